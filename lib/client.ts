@@ -1,0 +1,290 @@
+/**
+ * The network side of `chat connect`: connects, takes the requested name,
+ * then moves lines between the console and the server until one side ends.
+ *
+ * @module
+ */
+
+import {
+  decodeLine,
+  ERROR_PREFIX,
+  lines,
+  LineSplitter,
+  OutgoingLine,
+} from "./protocol.ts";
+import {
+  formatForTerminal,
+  type LineConsole,
+  openConsole,
+  writeStdout,
+} from "./terminal.ts";
+
+/** Give up connecting after this long. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+/** After sending `/quit`, wait this long for the server to close. */
+export const QUIT_GRACE_MS = 5_000;
+
+// Lines from the server are at most a name and a 4 KiB message; anything far
+// longer is not from a chat server and is skipped.
+const MAX_SERVER_LINE_BYTES = 64 * 1024;
+
+/** Settings for {@linkcode runClient}. */
+export interface ClientOptions {
+  hostname: string;
+  port: number;
+  /** Name to ask for with `/nick`, if any. */
+  name?: string;
+  /** True when the name came from `--name`: a refusal then ends the client. */
+  nameIsExplicit?: boolean;
+}
+
+/** A problem the person connecting can act on; printed as one line. */
+export class ClientError extends Error {
+  override name = "ClientError";
+}
+
+/**
+ * Connects to a chat server and runs the chat until it ends. Resolves with
+ * the exit status: 0 when the person quit, 1 when the server went away.
+ * Throws {@linkcode ClientError} when it cannot connect or its name is refused.
+ */
+export async function runClient(options: ClientOptions): Promise<number> {
+  const conn = await connect(options.hostname, options.port);
+  const session = new ClientSession(conn, options);
+  try {
+    return await session.run();
+  } finally {
+    session.dispose();
+  }
+}
+
+/** Formats `host:port`, with brackets around IPv6 addresses. */
+export function formatAddress(hostname: string, port: number): string {
+  return hostname.includes(":")
+    ? `[${hostname}]:${port}`
+    : `${hostname}:${port}`;
+}
+
+async function connect(hostname: string, port: number): Promise<Deno.TcpConn> {
+  const where = formatAddress(hostname, port);
+  try {
+    const conn = await Deno.connect({
+      hostname,
+      port,
+      transport: "tcp",
+      signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS),
+    });
+    conn.setNoDelay(true);
+    return conn;
+  } catch (error) {
+    const message = (error as Error).message ?? String(error);
+    if (error instanceof Deno.errors.ConnectionRefused) {
+      throw new ClientError(
+        `Cannot reach ${where}: connection refused. Is "chat serve" running there, on port ${port}?`,
+      );
+    }
+    if (
+      error instanceof Deno.errors.NotFound || /lookup|resolv/i.test(message)
+    ) {
+      throw new ClientError(
+        `Cannot find host "${hostname}": no such name on this network. Check the address the server printed.`,
+      );
+    }
+    if (
+      error instanceof Deno.errors.TimedOut ||
+      (error as Error).name === "TimeoutError"
+    ) {
+      throw new ClientError(
+        `Cannot reach ${where}: no answer after ${
+          CONNECT_TIMEOUT_MS / 1000
+        } s. Are you on the same network?`,
+      );
+    }
+    if (error instanceof Deno.errors.NetworkUnreachable) {
+      throw new ClientError(
+        `Cannot reach ${where}: network unreachable. Are you connected to the network?`,
+      );
+    }
+    throw new ClientError(`Cannot reach ${where}: ${message}`);
+  }
+}
+
+const WELCOME = /^\*\*\* Welcome, ([A-Za-z0-9_-]+)!/;
+const RENAMED = /^\*\*\* ([A-Za-z0-9_-]+) is now known as ([A-Za-z0-9_-]+)$/;
+
+/** One connection's life: reading, writing, and deciding how it ends. */
+class ClientSession {
+  readonly #conn: Deno.TcpConn;
+  readonly #options: ClientOptions;
+  readonly #incoming: AsyncIterator<string>;
+  readonly #where: string;
+  #console: LineConsole | undefined;
+  #ownName = "";
+  #quitting = false;
+  #serverShutDown = false;
+  #writes: Promise<void> = Promise.resolve();
+  #writeFailed = false;
+
+  constructor(conn: Deno.TcpConn, options: ClientOptions) {
+    this.#conn = conn;
+    this.#options = options;
+    this.#incoming = readServerLines(conn);
+    this.#where = formatAddress(options.hostname, options.port);
+  }
+
+  async run(): Promise<number> {
+    const welcome = await this.#next();
+    if (welcome === undefined) {
+      throw new ClientError(
+        `The server at ${this.#where} closed the connection before saying anything.`,
+      );
+    }
+    if (welcome.startsWith(ERROR_PREFIX)) {
+      throw new ClientError(
+        `The server at ${this.#where} refused the connection: ${
+          welcome.slice(ERROR_PREFIX.length)
+        }`,
+      );
+    }
+    this.#show(welcome);
+    this.#ownName = WELCOME.exec(welcome)?.[1] ?? "";
+    const name = this.#options.name;
+    if (name !== undefined && name !== this.#ownName) {
+      const ended = await this.#takeName(name);
+      if (ended !== undefined) return ended;
+    }
+    this.#console = openConsole({
+      onLine: (line) => this.#onTyped(line),
+      onEnd: () => this.#quit(),
+      onInterrupt: () => this.#quit(),
+      ownName: () => this.#ownName,
+    });
+    return await this.#relay();
+  }
+
+  dispose(): void {
+    this.#console?.close();
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
+  }
+
+  /** Asks for `name`; returns an exit status if the session is over. */
+  async #takeName(name: string): Promise<number | undefined> {
+    await this.#send(`/nick ${name}`);
+    while (true) {
+      const line = await this.#next();
+      if (line === undefined) return this.#serverGone();
+      this.#show(line);
+      const renamed = RENAMED.exec(line);
+      if (renamed && renamed[1] === this.#ownName) {
+        this.#ownName = renamed[2];
+        return undefined;
+      }
+      if (line.startsWith(ERROR_PREFIX)) {
+        if (!this.#options.nameIsExplicit) return undefined;
+        this.#quitting = true;
+        await this.#send("/quit");
+        throw new ClientError(
+          `The server refused the name "${name}": ${
+            line.slice(ERROR_PREFIX.length)
+          }`,
+        );
+      }
+    }
+  }
+
+  /** Prints server lines until the server closes the connection. */
+  async #relay(): Promise<number> {
+    while (true) {
+      const line = await this.#next();
+      if (line === undefined) break;
+      const renamed = RENAMED.exec(line);
+      if (renamed && renamed[1] === this.#ownName) this.#ownName = renamed[2];
+      if (line === lines.shutdown()) this.#serverShutDown = true;
+      this.#show(line);
+    }
+    return this.#serverGone();
+  }
+
+  #serverGone(): number {
+    this.#console?.close();
+    if (this.#quitting && !this.#writeFailed) return 0;
+    const why = this.#serverShutDown
+      ? "the server shut down"
+      : "the server closed the connection";
+    console.error(`Disconnected from ${this.#where}: ${why}.`);
+    return 1;
+  }
+
+  async #onTyped(line: string): Promise<void> {
+    const command = line.trim().toLowerCase();
+    if (command === "/quit" || command === "stop") this.#quitting = true;
+    await this.#send(line);
+  }
+
+  /** Sends `/quit` after everything typed so far, then waits for the close. */
+  #quit(): void {
+    if (this.#quitting) return;
+    this.#quitting = true;
+    this.#send("/quit");
+    // A server that never closes must not keep us waiting forever.
+    setTimeout(() => this.dispose(), QUIT_GRACE_MS);
+  }
+
+  /** Writes one line after all earlier ones; write errors end the session. */
+  #send(text: string): Promise<void> {
+    const bytes = new OutgoingLine(text).bytes;
+    this.#writes = this.#writes.then(async () => {
+      if (this.#writeFailed) return;
+      try {
+        for (let offset = 0; offset < bytes.length;) {
+          offset += await this.#conn.write(bytes.subarray(offset));
+        }
+      } catch {
+        // The reader sees the connection end and reports it.
+        this.#writeFailed = true;
+      }
+    });
+    return this.#writes;
+  }
+
+  async #next(): Promise<string | undefined> {
+    const { value, done } = await this.#incoming.next();
+    return done ? undefined : value;
+  }
+
+  #show(line: string): void {
+    if (this.#console) return this.#console.print(line);
+    const interactive = Deno.stdout.isTerminal();
+    writeStdout(
+      (interactive
+        ? formatForTerminal(line, {
+          ownName: this.#ownName,
+          color: !Deno.noColor,
+        })
+        : line) + "\n",
+    );
+  }
+}
+
+/** Yields the lines a server sends until it closes or the socket fails. */
+async function* readServerLines(conn: Deno.TcpConn): AsyncGenerator<string> {
+  const splitter = new LineSplitter(MAX_SERVER_LINE_BYTES);
+  const buffer = new Uint8Array(16 * 1024);
+  while (true) {
+    let count: number | null;
+    try {
+      count = await conn.read(buffer);
+    } catch {
+      count = null;
+    }
+    if (count === null) break;
+    for (const event of splitter.push(buffer.subarray(0, count))) {
+      if (event.kind === "line") yield decodeLine(event.bytes);
+    }
+  }
+  const rest = splitter.flush();
+  if (rest) yield decodeLine(rest);
+}

@@ -1,0 +1,293 @@
+/**
+ * The wire format of `chat`: how bytes become lines, how lines are cleaned,
+ * which names are allowed, and the exact text of every line the server sends.
+ *
+ * Everything here is pure: no sockets, no timers, no global state.
+ *
+ * @module
+ */
+
+/** Longest line a client may send, in bytes, not counting the line ending. */
+export const MAX_LINE_BYTES = 4096;
+
+/** Longest allowed name, in characters. */
+export const MAX_NAME_LENGTH = 24;
+
+/** Prefix of every line that comes from the server itself rather than a user. */
+export const NOTICE_PREFIX = "*** ";
+
+/** Prefix of an error line sent to one client only. */
+export const ERROR_PREFIX = "*** error: ";
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+
+/** One event produced by {@linkcode LineSplitter}. */
+export type FramedLine =
+  | { kind: "line"; bytes: Uint8Array }
+  | { kind: "oversize"; limitBytes: number };
+
+/**
+ * Splits a byte stream into lines ending in `\n` (a `\r` before it is
+ * dropped). A line longer than the limit is reported once as `oversize` and
+ * the rest of it is skipped without being buffered, so memory per connection
+ * stays under the limit whatever a client sends.
+ *
+ * @example Split two chunks into lines
+ * ```ts
+ * import { LineSplitter } from "./protocol.ts";
+ * const splitter = new LineSplitter();
+ * const encoder = new TextEncoder();
+ * splitter.push(encoder.encode("hel"));
+ * const events = splitter.push(encoder.encode("lo\r\nwor"));
+ * // events: [{ kind: "line", bytes: "hello" }]; "wor" waits for more bytes.
+ * ```
+ */
+export class LineSplitter {
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #discarding = false;
+  readonly #maxLineBytes: number;
+
+  /** @param maxLineBytes longest line accepted, without its line ending */
+  constructor(maxLineBytes: number = MAX_LINE_BYTES) {
+    this.#maxLineBytes = maxLineBytes;
+  }
+
+  /** Bytes of an unfinished line held back, waiting for its `\n`. */
+  get pendingBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  /** Feeds a chunk of bytes; returns the lines it completes, in order. */
+  push(chunk: Uint8Array): FramedLine[] {
+    const events: FramedLine[] = [];
+    let start = 0;
+    while (start < chunk.length) {
+      const newline = chunk.indexOf(NEWLINE, start);
+      const end = newline === -1 ? chunk.length : newline;
+      if (!this.#discarding) {
+        // A line ending in "\r\n" holds one byte more than its text until
+        // the "\r" is dropped, so allow that byte here and check again below.
+        if (this.#pendingBytes + (end - start) > this.#maxLineBytes + 1) {
+          this.#reset();
+          this.#discarding = true;
+          events.push({ kind: "oversize", limitBytes: this.#maxLineBytes });
+        } else if (end > start) {
+          // Copy: the caller may reuse its read buffer for the next chunk.
+          this.#pending.push(chunk.slice(start, end));
+          this.#pendingBytes += end - start;
+        }
+      }
+      if (newline === -1) break;
+      if (this.#discarding) {
+        this.#discarding = false;
+      } else {
+        const line = stripCarriageReturn(this.#take());
+        if (line.length > this.#maxLineBytes) {
+          events.push({ kind: "oversize", limitBytes: this.#maxLineBytes });
+        } else {
+          events.push({ kind: "line", bytes: line });
+        }
+      }
+      start = newline + 1;
+    }
+    return events;
+  }
+
+  /**
+   * Returns the unfinished line held back, if any, and forgets it. Used when
+   * the connection closes or goes quiet, for clients that never send `\n`.
+   */
+  flush(): Uint8Array | undefined {
+    if (this.#discarding) {
+      this.#discarding = false;
+      return undefined;
+    }
+    if (this.#pendingBytes === 0) return undefined;
+    const line = this.#take();
+    // A trailing "\r" here would be half of a "\r\n" still on its way.
+    return line[line.length - 1] === CARRIAGE_RETURN
+      ? line.subarray(0, line.length - 1)
+      : line;
+  }
+
+  #take(): Uint8Array {
+    const line = this.#pending.length === 1
+      ? this.#pending[0]
+      : concatBytes(this.#pending, this.#pendingBytes);
+    this.#reset();
+    return line;
+  }
+
+  #reset(): void {
+    this.#pending = [];
+    this.#pendingBytes = 0;
+  }
+}
+
+function stripCarriageReturn(line: Uint8Array): Uint8Array {
+  return line[line.length - 1] === CARRIAGE_RETURN
+    ? line.subarray(0, line.length - 1)
+    : line;
+}
+
+/**
+ * Joins byte arrays into one.
+ *
+ * @example
+ * ```ts
+ * import { concatBytes } from "./protocol.ts";
+ * concatBytes([new Uint8Array([1]), new Uint8Array([2, 3])]); // [1, 2, 3]
+ * ```
+ */
+export function concatBytes(
+  parts: readonly Uint8Array[],
+  totalBytes: number = parts.reduce((sum, part) => sum + part.length, 0),
+): Uint8Array {
+  const joined = new Uint8Array(totalBytes);
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.length;
+  }
+  return joined;
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: false });
+
+/**
+ * Decodes a received line as UTF-8, turning invalid bytes into U+FFFD.
+ *
+ * @example
+ * ```ts
+ * import { decodeLine } from "./protocol.ts";
+ * decodeLine(new Uint8Array([0x68, 0x69, 0xff])); // "hi\uFFFD"
+ * ```
+ */
+export function decodeLine(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}
+
+// ANSI escape sequences: CSI (ESC [ ... final byte), OSC/DCS/SOS/PM/APC
+// strings (ended by BEL or ESC \), and two-byte escapes (ESC + one char).
+const ESCAPE_SEQUENCE =
+  // deno-lint-ignore no-control-regex -- matching control characters is the point
+  /\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[\x20-\x7e]?/g;
+// C0 controls except tab, DEL, C1 controls, and the Unicode characters that
+// reorder text (bidi embeddings, overrides, isolates and marks), which could
+// make one user's line display as if it were someone else's.
+const UNSAFE_CHARACTERS =
+  // deno-lint-ignore no-control-regex -- matching control characters is the point
+  /[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Removes everything that could change how a terminal shows text: ANSI
+ * escape sequences, control characters (tab is kept) and bidi overrides.
+ *
+ * @example
+ * ```ts
+ * import { sanitizeText } from "./protocol.ts";
+ * sanitizeText("\x1b[31mred\x1b[0m\u202Eevil\x07"); // "redevil"
+ * ```
+ */
+export function sanitizeText(text: string): string {
+  return text.replace(ESCAPE_SEQUENCE, "").replace(UNSAFE_CHARACTERS, "");
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Checks a requested name. Returns the reason it is refused, or `undefined`
+ * when it is acceptable. Names never contain spaces, colons or asterisks, so
+ * no user can make a line that looks like a notice or another user's line.
+ *
+ * @example
+ * ```ts
+ * import { nameProblem } from "./protocol.ts";
+ * nameProblem("alice"); // undefined
+ * nameProblem("a b"); // "names may contain only letters, digits, _ and -"
+ * ```
+ */
+export function nameProblem(name: string): string | undefined {
+  if (name.length === 0) return "a name needs at least one character";
+  if (name.length > MAX_NAME_LENGTH) {
+    return `names are at most ${MAX_NAME_LENGTH} characters long`;
+  }
+  if (!NAME_PATTERN.test(name)) {
+    return "names may contain only letters (a-z, A-Z), digits, _ and -";
+  }
+  return undefined;
+}
+
+/**
+ * Turns a user name from the environment (such as `$USER`) into a valid chat
+ * name, or `undefined` when nothing usable is left.
+ *
+ * @example
+ * ```ts
+ * import { nameFromLogin } from "./protocol.ts";
+ * nameFromLogin("john.doe"); // "john_doe"
+ * ```
+ */
+export function nameFromLogin(login: string | undefined): string | undefined {
+  if (!login) return undefined;
+  const name = login.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, MAX_NAME_LENGTH);
+  return /[A-Za-z0-9]/.test(name) ? name : undefined;
+}
+
+/**
+ * The exact text of every line the server sends, without the trailing `\n`.
+ * One place for each kind of line, so tests, clients and docs agree.
+ */
+export const lines = {
+  /** A public message: `alice: hello`. */
+  message: (from: string, text: string): string => `${from}: ${text}`,
+  /** An action from `/me`: `* alice waves`. */
+  action: (from: string, text: string): string => `* ${from} ${text}`,
+  /** A private message from `/msg`, seen by sender and target only. */
+  privateMessage: (from: string, to: string, text: string): string =>
+    `[private] ${from} -> ${to}: ${text}`,
+  /** Any notice from the server: `*** text`. */
+  notice: (text: string): string => `${NOTICE_PREFIX}${text}`,
+  /** An error sent to one client only: `*** error: text`. */
+  error: (text: string): string => `${ERROR_PREFIX}${text}`,
+  joined: (name: string): string => `${NOTICE_PREFIX}${name} joined`,
+  left: (name: string, reason?: string): string =>
+    `${NOTICE_PREFIX}${name} left${reason ? ` (${reason})` : ""}`,
+  renamed: (from: string, to: string): string =>
+    `${NOTICE_PREFIX}${from} is now known as ${to}`,
+  welcome: (name: string, online: readonly string[]): string =>
+    `${NOTICE_PREFIX}Welcome, ${name}! Online (${online.length}): ${
+      online.join(", ")
+    }. Type /help for commands, /nick NAME to change your name.`,
+  who: (online: readonly string[]): string =>
+    `${NOTICE_PREFIX}Online (${online.length}): ${online.join(", ")}`,
+  shutdown: (): string => `${NOTICE_PREFIX}server is shutting down`,
+  full: (maxClients: number): string =>
+    `${ERROR_PREFIX}the server is full (${maxClients} clients). Try again later.`,
+  goodbye: (): string => `${NOTICE_PREFIX}Bye!`,
+};
+
+const encoder = new TextEncoder();
+
+/**
+ * A line on its way out: its text, and its bytes on the wire (UTF-8 plus
+ * `\n`), encoded once however many peers receive it.
+ *
+ * @example
+ * ```ts
+ * import { OutgoingLine } from "./protocol.ts";
+ * const line = new OutgoingLine("alice: hi");
+ * line.bytes; // the bytes of "alice: hi\n"
+ * ```
+ */
+export class OutgoingLine {
+  #bytes: Uint8Array | undefined;
+  /** @param text the line without its `\n` */
+  constructor(readonly text: string) {}
+  /** The line as sent: UTF-8 with a trailing `\n`. */
+  get bytes(): Uint8Array {
+    return this.#bytes ??= encoder.encode(this.text + "\n");
+  }
+}

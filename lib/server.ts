@@ -1,0 +1,338 @@
+/**
+ * The network side of `chat serve`: accepts TCP connections, turns their
+ * bytes into lines for the {@linkcode Room}, and writes the room's lines back
+ * through one bounded outgoing queue per connection.
+ *
+ * @module
+ */
+
+import {
+  concatBytes,
+  decodeLine,
+  lines,
+  LineSplitter,
+  OutgoingLine,
+} from "./protocol.ts";
+import { type Member, type Peer, Room } from "./room.ts";
+
+/** Bytes a connection may have waiting to be written before it is dropped. */
+export const QUEUE_LIMIT_BYTES = 1024 * 1024;
+
+/** A partial line (no `\n` yet) is delivered after this long without bytes. */
+export const IDLE_FLUSH_MS = 300;
+
+/** How long shutdown waits for queued lines to reach clients. */
+export const SHUTDOWN_GRACE_MS = 1000;
+
+const READ_BUFFER_BYTES = 8 * 1024;
+
+/** Settings for {@linkcode ChatServer.listen}. */
+export interface ServerOptions {
+  /** Address to listen on, e.g. `0.0.0.0`. */
+  hostname: string;
+  /** Port to listen on; 0 lets the system pick a free one. */
+  port: number;
+  /** Most network clients connected at once. */
+  maxClients: number;
+  /** Outgoing queue limit per connection, in bytes. */
+  queueLimitBytes?: number;
+  /** Called once the server has fully shut down. */
+  onStop?: () => void;
+}
+
+/** A problem the person starting the server can act on. */
+export class ServerError extends Error {
+  override name = "ServerError";
+}
+
+/**
+ * A running chat server.
+ *
+ * @example Start on a free port, then stop
+ * ```ts
+ * import { ChatServer } from "./server.ts";
+ * const server = ChatServer.listen({ hostname: "127.0.0.1", port: 0, maxClients: 10 });
+ * console.log(server.port);
+ * await server.shutdown();
+ * ```
+ */
+export class ChatServer {
+  readonly room: Room;
+  readonly #listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
+  readonly #options: ServerOptions;
+  readonly #connections = new Set<Connection>();
+  readonly #stopped: Promise<void>;
+  #resolveStopped!: () => void;
+  #stopping = false;
+
+  private constructor(
+    listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>,
+    options: ServerOptions,
+  ) {
+    this.#listener = listener;
+    this.#options = options;
+    this.room = new Room({ onStop: () => void this.shutdown() });
+    this.#stopped = new Promise((resolve) => this.#resolveStopped = resolve);
+    this.#acceptLoop();
+  }
+
+  /** Binds the port and starts accepting. Throws {@linkcode ServerError}. */
+  static listen(options: ServerOptions): ChatServer {
+    try {
+      const listener = Deno.listen({
+        hostname: options.hostname,
+        port: options.port,
+        transport: "tcp",
+      });
+      return new ChatServer(listener, options);
+    } catch (error) {
+      throw new ServerError(listenProblem(error, options));
+    }
+  }
+
+  /** The address actually bound. */
+  get addr(): Deno.NetAddr {
+    return this.#listener.addr;
+  }
+
+  /** The port actually bound (useful with port 0). */
+  get port(): number {
+    return this.#listener.addr.port;
+  }
+
+  /** How many network clients are connected. */
+  get clientCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Resolves once the server has shut down. */
+  get stopped(): Promise<void> {
+    return this.#stopped;
+  }
+
+  /**
+   * Tells everyone the server is shutting down, gives queued lines a moment
+   * to reach them, then closes every socket. Safe to call more than once.
+   */
+  async shutdown(): Promise<void> {
+    if (this.#stopping) return this.#stopped;
+    this.#stopping = true;
+    try {
+      this.#listener.close();
+    } catch { /* already closed */ }
+    this.room.broadcast(lines.shutdown());
+    const drained = [...this.#connections].map((connection) =>
+      connection.closeGracefully()
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(drained),
+      new Promise((resolve) => timer = setTimeout(resolve, SHUTDOWN_GRACE_MS)),
+    ]);
+    clearTimeout(timer);
+    for (const connection of this.#connections) connection.abort();
+    this.#resolveStopped();
+    this.#options.onStop?.();
+  }
+
+  async #acceptLoop(): Promise<void> {
+    while (!this.#stopping) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (this.#stopping || error instanceof Deno.errors.BadResource) return;
+        // Out of file descriptors or a connection reset before accept:
+        // wait a little rather than spin, and keep serving.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
+      }
+      if (this.#connections.size >= this.#options.maxClients) {
+        refuse(conn, lines.full(this.#options.maxClients));
+        continue;
+      }
+      const connection = new Connection(
+        conn,
+        this.room,
+        this.#options.queueLimitBytes ?? QUEUE_LIMIT_BYTES,
+        () => this.#connections.delete(connection),
+      );
+      this.#connections.add(connection);
+    }
+  }
+}
+
+function listenProblem(error: unknown, options: ServerOptions): string {
+  const where = `${options.hostname}:${options.port}`;
+  if (error instanceof Deno.errors.AddrInUse) {
+    return `Port ${options.port} is already in use. Try --port ${
+      options.port + 1
+    }.`;
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return `Cannot listen on ${options.hostname}: it is not an address of this machine. Try --host 0.0.0.0.`;
+  }
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return `Not allowed to listen on ${where}. Ports below 1024 need administrator rights; try --port 5000.`;
+  }
+  return `Cannot listen on ${where}: ${(error as Error).message}`;
+}
+
+/** Sends one line to a connection we will not serve, then closes it. */
+async function refuse(conn: Deno.TcpConn, text: string): Promise<void> {
+  try {
+    await conn.write(new OutgoingLine(text).bytes);
+  } catch { /* it is going away anyway */ }
+  try {
+    conn.close();
+  } catch { /* already closed */ }
+}
+
+/**
+ * One client connection: a reader that feeds the room and a writer that
+ * drains this connection's own queue. The room only ever enqueues, so a slow
+ * reader delays no one but itself; past the queue limit it is dropped.
+ */
+class Connection implements Peer {
+  readonly #conn: Deno.TcpConn;
+  readonly #room: Room;
+  readonly #queueLimitBytes: number;
+  readonly #onGone: () => void;
+  readonly #member: Member;
+  #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
+  #wakeWriter: (() => void) | undefined;
+  #closing = false;
+  #gone = false;
+  readonly #writerDone: Promise<void>;
+
+  constructor(
+    conn: Deno.TcpConn,
+    room: Room,
+    queueLimitBytes: number,
+    onGone: () => void,
+  ) {
+    this.#conn = conn;
+    this.#room = room;
+    this.#queueLimitBytes = queueLimitBytes;
+    this.#onGone = onGone;
+    try {
+      conn.setNoDelay(true);
+      conn.setKeepAlive(true);
+    } catch { /* not fatal */ }
+    this.#member = room.join(this);
+    this.#writerDone = this.#writeLoop();
+    this.#readLoop();
+  }
+
+  send(line: OutgoingLine): void {
+    if (this.#closing || this.#gone) return;
+    const bytes = line.bytes;
+    if (this.#queuedBytes + bytes.length > this.#queueLimitBytes) {
+      this.abort("too slow");
+      return;
+    }
+    this.#queue.push(bytes);
+    this.#queuedBytes += bytes.length;
+    this.#wakeWriter?.();
+  }
+
+  close(): void {
+    void this.closeGracefully();
+  }
+
+  /** Stops taking lines, writes what is queued, then closes. */
+  closeGracefully(): Promise<void> {
+    this.#closing = true;
+    this.#wakeWriter?.();
+    return this.#writerDone;
+  }
+
+  /**
+   * Closes the socket at once, dropping anything queued, and takes the member
+   * out of the room with `reason` shown in the notice.
+   */
+  abort(reason?: string): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    // Leave once the current broadcast has reached everyone, so that every
+    // member still sees the same lines in the same order.
+    queueMicrotask(() => this.#room.leave(this.#member, reason));
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    this.#wakeWriter?.();
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
+    this.#onGone();
+  }
+
+  async #writeLoop(): Promise<void> {
+    while (!this.#gone) {
+      if (this.#queue.length === 0) {
+        if (this.#closing) break;
+        await new Promise<void>((resolve) => this.#wakeWriter = resolve);
+        this.#wakeWriter = undefined;
+        continue;
+      }
+      // Everything queued goes out in one write: fewer system calls when
+      // lines arrive faster than this peer reads.
+      const chunk = this.#queue.length === 1
+        ? this.#queue[0]
+        : concatBytes(this.#queue, this.#queuedBytes);
+      this.#queue = [];
+      this.#queuedBytes = 0;
+      try {
+        for (let offset = 0; offset < chunk.length;) {
+          offset += await this.#conn.write(chunk.subarray(offset));
+        }
+      } catch {
+        this.abort("connection lost");
+        return;
+      }
+    }
+    this.abort();
+  }
+
+  async #readLoop(): Promise<void> {
+    const splitter = new LineSplitter();
+    const buffer = new Uint8Array(READ_BUFFER_BYTES);
+    let idleTimer: ReturnType<typeof setTimeout> | undefined;
+    const deliverPartial = () => {
+      idleTimer = undefined;
+      const partial = splitter.flush();
+      if (partial) this.#room.handleLine(this.#member, decodeLine(partial));
+    };
+    try {
+      while (!this.#gone) {
+        const count = await this.#conn.read(buffer);
+        if (count === null) break;
+        clearTimeout(idleTimer);
+        for (const event of splitter.push(buffer.subarray(0, count))) {
+          if (event.kind === "line") {
+            this.#room.handleLine(this.#member, decodeLine(event.bytes));
+          } else {
+            this.#room.tell(
+              this.#member,
+              lines.error(
+                `line too long (over ${event.limitBytes} bytes); it was not sent.`,
+              ),
+            );
+          }
+        }
+        if (splitter.pendingBytes > 0) {
+          idleTimer = setTimeout(deliverPartial, IDLE_FLUSH_MS);
+        }
+      }
+    } catch {
+      clearTimeout(idleTimer);
+      return this.abort("connection lost");
+    }
+    clearTimeout(idleTimer);
+    if (this.#gone) return;
+    // A client that never sends "\n" still has its last words delivered.
+    deliverPartial();
+    this.#room.leave(this.#member);
+    this.close();
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * What a person sees and types: the chat lines in colour above an editable
+ * input line when attached to a terminal, or plain lines in and out when
+ * attached to pipes (which makes both commands scriptable).
+ *
+ * @module
+ */
+
+import * as readline from "node:readline";
+import process from "node:process";
+import { ERROR_PREFIX, NOTICE_PREFIX, sanitizeText } from "./protocol.ts";
+
+const RESET = "\x1b[0m";
+const BOLD = "\x1b[1m";
+const DIM = "\x1b[2m";
+const RED = "\x1b[31m";
+const MAGENTA = "\x1b[35m";
+// Name colours; red is kept for errors and magenta for private messages.
+const NAME_COLORS = [32, 33, 34, 36, 92, 93, 94, 96].map((code) =>
+  `\x1b[${code}m`
+);
+
+/**
+ * A stable colour for a name: the same name always gets the same colour,
+ * whoever's screen it is on.
+ *
+ * @example
+ * ```ts
+ * import { nameColor } from "./terminal.ts";
+ * nameColor("alice") === nameColor("ALICE"); // true
+ * ```
+ */
+export function nameColor(name: string): string {
+  let hash = 2166136261;
+  for (const char of name.toLowerCase()) {
+    hash = Math.imul(hash ^ char.charCodeAt(0), 16777619) >>> 0;
+  }
+  return NAME_COLORS[hash % NAME_COLORS.length];
+}
+
+const MESSAGE = /^([A-Za-z0-9_-]+): /;
+const ACTION = /^\* ([A-Za-z0-9_-]+) /;
+const PRIVATE = /^\[private\] [A-Za-z0-9_-]+ -> [A-Za-z0-9_-]+: /;
+
+/**
+ * Prepares a received line for a terminal: strips anything that could
+ * control the terminal and, when `color` is on, colours names, notices,
+ * errors and private messages. Your own name is shown in bold.
+ *
+ * @example
+ * ```ts
+ * import { formatForTerminal } from "./terminal.ts";
+ * formatForTerminal("bob: hi", { ownName: "alice", color: false }); // "bob: hi"
+ * ```
+ */
+export function formatForTerminal(
+  line: string,
+  options: { ownName: string; color: boolean },
+): string {
+  const text = sanitizeText(line);
+  if (!options.color) return text;
+  if (text.startsWith(ERROR_PREFIX)) return RED + text + RESET;
+  if (text.startsWith(NOTICE_PREFIX)) return DIM + text + RESET;
+  const isOwn = (name: string) =>
+    name.toLowerCase() === options.ownName.toLowerCase();
+  const style = (name: string) => (isOwn(name) ? BOLD : "") + nameColor(name);
+  const privateMatch = PRIVATE.exec(text);
+  if (privateMatch) {
+    return MAGENTA + privateMatch[0] + RESET +
+      text.slice(privateMatch[0].length);
+  }
+  const action = ACTION.exec(text);
+  if (action) {
+    return `* ${style(action[1])}${action[1]}${RESET}${
+      text.slice(action[0].length - 1)
+    }`;
+  }
+  const message = MESSAGE.exec(text);
+  if (message) {
+    return `${style(message[1])}${message[1]}${RESET}${
+      text.slice(message[1].length)
+    }`;
+  }
+  return text;
+}
+
+/** What the program does with the person's input. */
+export interface ConsoleHandlers {
+  /** A line the person typed. Input waits until the promise settles. */
+  onLine(line: string): void | Promise<void>;
+  /** Input ended: Ctrl-D at a terminal, or the end of piped input. */
+  onEnd(): void;
+  /** Ctrl-C. */
+  onInterrupt(): void;
+  /** The person's current chat name, to show their own lines in bold. */
+  ownName(): string;
+}
+
+/** Where received lines are shown. */
+export interface LineConsole {
+  /** True when attached to a terminal (line editing, colours). */
+  readonly interactive: boolean;
+  /** Shows one received line without disturbing what is being typed. */
+  print(line: string): void;
+  /** Stops reading input. */
+  close(): void;
+}
+
+/**
+ * Opens the console: `node:readline` with history and colours when stdin and
+ * stdout are a terminal, otherwise plain lines (printed unchanged).
+ */
+export function openConsole(handlers: ConsoleHandlers): LineConsole {
+  if (Deno.stdin.isTerminal() && Deno.stdout.isTerminal()) {
+    return openTerminalConsole(handlers);
+  }
+  return openPipeConsole(handlers);
+}
+
+const encoder = new TextEncoder();
+
+/** Writes all of `text` to stdout, ignoring a closed stdout. */
+export function writeStdout(text: string): void {
+  const bytes = encoder.encode(text);
+  try {
+    for (let offset = 0; offset < bytes.length;) {
+      offset += Deno.stdout.writeSync(bytes.subarray(offset));
+    }
+  } catch { /* nobody is reading our output any more */ }
+}
+
+function openPipeConsole(handlers: ConsoleHandlers): LineConsole {
+  let closed = false;
+  const reader = Deno.stdin.readable.pipeThrough(new TextDecoderStream())
+    .getReader();
+  (async () => {
+    let pending = "";
+    try {
+      while (!closed) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        pending += value;
+        let newline;
+        while (!closed && (newline = pending.indexOf("\n")) !== -1) {
+          await handlers.onLine(pending.slice(0, newline).replace(/\r$/, ""));
+          pending = pending.slice(newline + 1);
+        }
+      }
+      if (!closed && pending !== "") await handlers.onLine(pending);
+    } catch { /* stdin went away: treat as its end */ }
+    if (!closed) handlers.onEnd();
+  })();
+  return {
+    interactive: false,
+    print: (line) => writeStdout(line + "\n"),
+    close() {
+      closed = true;
+      reader.cancel().catch(() => {});
+    },
+  };
+}
+
+function openTerminalConsole(handlers: ConsoleHandlers): LineConsole {
+  const color = !Deno.noColor;
+  const prompt = "> ";
+  const rl = readline.createInterface({
+    input: process.stdin,
+    output: process.stdout,
+    prompt,
+    historySize: 500,
+    terminal: true,
+  });
+  let closed = false;
+  rl.on("line", (line: string) => {
+    // Erase the line as typed: the server's copy of it comes back in place,
+    // which also shows that it was delivered.
+    const columns = process.stdout.columns || 80;
+    const rows = Math.max(
+      1,
+      Math.ceil((prompt.length + line.length) / columns),
+    );
+    process.stdout.write("\x1b[1A\x1b[2K".repeat(rows) + "\r");
+    if (!closed) rl.prompt();
+    void handlers.onLine(line);
+  });
+  rl.on("SIGINT", () => handlers.onInterrupt());
+  rl.on("close", () => {
+    if (!closed) {
+      closed = true;
+      handlers.onEnd();
+    }
+  });
+  rl.prompt();
+  return {
+    interactive: true,
+    print(line) {
+      readline.clearLine(process.stdout, 0);
+      readline.cursorTo(process.stdout, 0);
+      process.stdout.write(
+        formatForTerminal(line, { ownName: handlers.ownName(), color }) + "\n",
+      );
+      if (!closed) rl.prompt(true);
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      rl.close();
+      process.stdout.write("\n");
+    },
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * `chat`: a chat room for everyone on the local network.
+ *
+ * `chat serve` starts a room on this computer; `chat connect <host>` joins
+ * one. Errors are printed as one line with exit status 1 (something went
+ * wrong) or 2 (the command line was wrong).
+ *
+ * @module
+ */
+
+import denoConfig from "./deno.json" with { type: "json" };
+import { parseCommandLine, UsageError } from "./lib/cli.ts";
+import { ClientError, formatAddress, runClient } from "./lib/client.ts";
+import { ChatServer, ServerError } from "./lib/server.ts";
+import { openConsole } from "./lib/terminal.ts";
+
+async function main(args: string[]): Promise<number> {
+  const invocation = parseCommandLine(args, {
+    USER: Deno.env.get("USER"),
+    USERNAME: Deno.env.get("USERNAME"),
+  });
+  switch (invocation.command) {
+    case "help":
+      console.log(invocation.text);
+      return 0;
+    case "version":
+      console.log(`chat ${denoConfig.version}`);
+      return 0;
+    case "connect":
+      return await runClient(invocation);
+    case "serve":
+      return await serve(invocation);
+  }
+}
+
+async function serve(options: {
+  hostname: string;
+  port: number;
+  name: string;
+  maxClients: number;
+}): Promise<number> {
+  const server = ChatServer.listen(options);
+  console.log(
+    `Listening on ${formatAddress(options.hostname, server.port)}`,
+  );
+  printJoinCommands(options.hostname, server.port);
+
+  const chatConsole = openConsole({
+    // Input is read only after this function has joined the host below.
+    onLine: (line) => server.room.handleLine(host, line),
+    // Without a console the room keeps serving, as a background service.
+    onEnd: () => {},
+    onInterrupt: () => void server.shutdown(),
+    ownName: () => host.name,
+  });
+  const host = server.room.join({
+    send: (line) => chatConsole.print(line.text),
+    close: () => void server.shutdown(),
+  }, { name: options.name, isHost: true });
+
+  const stopOnSignal = () => void server.shutdown();
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT", "SIGBREAK"]
+    : ["SIGINT", "SIGTERM"];
+  for (const signal of signals) Deno.addSignalListener(signal, stopOnSignal);
+
+  await server.stopped;
+  chatConsole.close();
+  console.log("Server stopped.");
+  return 0;
+}
+
+/** Prints the command a classmate types to join, for each LAN address. */
+function printJoinCommands(hostname: string, port: number): void {
+  const suffix = port === 5000 ? "" : `:${port}`;
+  let addresses: string[];
+  if (hostname === "0.0.0.0" || hostname === "::") {
+    addresses = Deno.networkInterfaces()
+      .filter((nic) => nic.family === "IPv4" && !nic.address.startsWith("127."))
+      .map((nic) => nic.address);
+  } else {
+    addresses = [hostname];
+  }
+  if (addresses.length === 0) {
+    console.log(
+      "No network address found: only this computer can join, with:",
+    );
+    addresses = ["127.0.0.1"];
+  } else {
+    console.log("Classmates can join with:");
+  }
+  for (const address of [...new Set(addresses)]) {
+    console.log(
+      `  chat connect ${formatAddress(address, port).replace(/:\d+$/, suffix)}`,
+    );
+  }
+  console.log(
+    `  (or without chat: nc ${addresses[0]} ${port})`,
+  );
+  console.log(
+    "Type here to chat as the host; /help lists commands, /stop shuts down.",
+  );
+}
+
+if (import.meta.main) {
+  let status: number;
+  try {
+    status = await main(Deno.args);
+  } catch (error) {
+    if (
+      error instanceof UsageError || error instanceof ClientError ||
+      error instanceof ServerError
+    ) {
+      console.error(`chat: ${error.message}`);
+      status = error instanceof UsageError ? 2 : 1;
+    } else {
+      console.error(
+        `chat: unexpected error: ${(error as Error)?.message ?? error}`,
+      );
+      status = 1;
+    }
+  }
+  Deno.exit(status);
+}
