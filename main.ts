@@ -59,9 +59,11 @@ async function serve(options: {
   }, { name: options.name, isHost: true });
 
   const stopOnSignal = () => void server.shutdown();
+  // Ctrl-C is the console's (it may be a terminal in raw mode); these are
+  // how a service manager or `kill` asks the server to stop.
   const signals: Deno.Signal[] = Deno.build.os === "windows"
-    ? ["SIGINT", "SIGBREAK"]
-    : ["SIGINT", "SIGTERM"];
+    ? ["SIGBREAK"]
+    : ["SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, stopOnSignal);
 
   await server.stopped;

@@ -150,11 +150,17 @@ function openPipeConsole(handlers: ConsoleHandlers): LineConsole {
     } catch { /* stdin went away: treat as its end */ }
     if (!closed) handlers.onEnd();
   })();
+  // Ctrl-C without a terminal arrives as a signal (with one, readline sees it).
+  const onSignal = () => handlers.onInterrupt();
+  const signal: Deno.Signal = "SIGINT";
+  Deno.addSignalListener(signal, onSignal);
   return {
     interactive: false,
     print: (line) => writeStdout(line + "\n"),
     close() {
+      if (closed) return;
       closed = true;
+      Deno.removeSignalListener(signal, onSignal);
       reader.cancel().catch(() => {});
     },
   };

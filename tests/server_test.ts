@@ -1,0 +1,408 @@
+/**
+ * End-to-end tests of `chat serve`: the real `main.ts` in a subprocess,
+ * driven by real TCP clients on 127.0.0.1.
+ */
+
+import assert from "node:assert/strict";
+import {
+  ChatProcess,
+  deadline,
+  LineCollector,
+  residentKiB,
+  TcpClient,
+} from "./harness.ts";
+
+const encoder = new TextEncoder();
+
+Deno.test("the first line names the bound port and join commands follow", async () => {
+  await using server = await ChatProcess.serve();
+  assert.equal(server.stdout.lines[0], `Listening on 127.0.0.1:${server.port}`);
+  await server.stdout.waitFor(`  chat connect 127.0.0.1:${server.port}`);
+  await server.stdout.waitFor(
+    `  (or without chat: nc 127.0.0.1 ${server.port})`,
+  );
+});
+
+Deno.test("a message reaches every client, the sender included", async () => {
+  await using server = await ChatProcess.serve();
+  await using alice = await TcpClient.join(server.port, "alice");
+  await using bob = await TcpClient.join(server.port, "bob");
+  await alice.send("hello everyone");
+  await alice.received.waitFor("alice: hello everyone");
+  await bob.received.waitFor("alice: hello everyone");
+  await server.stdout.waitFor("alice: hello everyone");
+});
+
+Deno.test("all clients receive all lines in one and the same order", async () => {
+  await using server = await ChatProcess.serve();
+  const clients: TcpClient[] = [];
+  try {
+    for (const name of ["c0", "c1", "c2", "c3"]) {
+      clients.push(await TcpClient.join(server.port, name));
+    }
+    // Wait until everyone has seen the last join, so all start together.
+    for (const client of clients) {
+      await client.received.waitFor("*** guest4 is now known as c3");
+    }
+    const starts = clients.map((client) => client.received.lines.length);
+    const linesPerClient = 50;
+    await Promise.all(clients.map(async (client, index) => {
+      for (let n = 0; n < linesPerClient; n++) {
+        await client.send(`line ${n} from ${index}`);
+      }
+    }));
+    const total = clients.length * linesPerClient;
+    const seen = await Promise.all(clients.map(async (client, index) => {
+      const isMessage = (line: string) => /^c\d: line \d+ from \d$/.test(line);
+      await deadline(
+        (async () => {
+          while (
+            client.received.lines.slice(starts[index]).filter(isMessage)
+              .length < total
+          ) {
+            await client.received.waitFor(isMessage, {
+              from: client.received.lines.length,
+            }).catch(() => {});
+          }
+        })(),
+        `all ${total} messages at client ${index}`,
+      );
+      return client.received.lines.slice(starts[index]).filter(isMessage);
+    }));
+    for (const other of seen.slice(1)) assert.deepEqual(other, seen[0]);
+    // Each sender's own lines keep the order it sent them in.
+    for (let index = 0; index < clients.length; index++) {
+      const own = seen[0].filter((line) => line.startsWith(`c${index}:`));
+      assert.deepEqual(
+        own,
+        Array.from(
+          { length: linesPerClient },
+          (_, n) => `c${index}: line ${n} from ${index}`,
+        ),
+      );
+    }
+  } finally {
+    for (const client of clients) await client[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("joining, renaming and leaving are announced to the others", async () => {
+  await using server = await ChatProcess.serve();
+  await using alice = await TcpClient.join(server.port);
+  const welcome = alice.received.lines[0];
+  assert.match(
+    welcome,
+    /^\*\*\* Welcome, guest1! Online \(2\): host, guest1\. Type \/help/,
+  );
+  await using bob = await TcpClient.join(server.port);
+  await alice.received.waitFor("*** guest2 joined");
+  await bob.send("/nick bob");
+  await alice.received.waitFor("*** guest2 is now known as bob");
+  await bob.send("/quit");
+  await bob.received.waitFor("*** Bye!");
+  await bob.received.waitForEnd();
+  await alice.received.waitFor("*** bob left");
+});
+
+Deno.test("every kind of disconnect gives exactly one left notice and frees the name", async () => {
+  await using server = await ChatProcess.serve();
+  await using watcher = await TcpClient.join(server.port, "watcher");
+  const endings: Record<string, (client: TcpClient) => Promise<void>> = {
+    quit: (client) => client.send("/quit"),
+    stop: (client) => client.send("stop"),
+    eof: async (client) => {
+      await client.conn.closeWrite();
+    },
+    close: (client) => Promise.resolve(client.close()),
+    // Closing a socket with unread bytes in it sends a reset.
+    reset: async (client) => {
+      await client.send("/help");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      client.close();
+    },
+  };
+  for (const [how, end] of Object.entries(endings)) {
+    const name = `leaver_${how}`;
+    const from = watcher.received.lines.length;
+    const client = await TcpClient.join(server.port, name);
+    await watcher.received.waitFor(new RegExp(`is now known as ${name}$`), {
+      from,
+    });
+    await end(client);
+    await watcher.received.waitFor(new RegExp(`^\\*\\*\\* ${name} left`), {
+      from,
+    });
+    // The name is free again: someone else can take it.
+    const next = await TcpClient.join(server.port, name);
+    const marker = `after ${how}`;
+    await watcher.send(marker);
+    await watcher.received.waitFor(`watcher: ${marker}`, { from });
+    const leftNotices = watcher.received.lines.slice(from).filter((line) =>
+      line.startsWith(`*** ${name} left`)
+    );
+    assert.equal(leftNotices.length, 1, `${how}: ${leftNotices}`);
+    await next[Symbol.asyncDispose]();
+    await client[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("a taken name is refused, ignoring case, with an error to the asker only", async () => {
+  await using server = await ChatProcess.serve();
+  await using alice = await TcpClient.join(server.port, "alice");
+  await using other = await TcpClient.join(server.port);
+  const from = alice.received.lines.length;
+  await other.send("/nick ALICE");
+  await other.received.waitFor(
+    '*** error: the name "ALICE" is taken. Try another one.',
+  );
+  await other.send("/nick host");
+  await other.received.waitFor(
+    '*** error: the name "host" is taken. Try another one.',
+  );
+  await other.send("/nick bad:name");
+  await other.received.waitFor(/^\*\*\* error: cannot use "bad:name"/);
+  await other.send("done");
+  await alice.received.waitFor("guest2: done");
+  assert.deepEqual(alice.received.lines.slice(from), ["guest2: done"]);
+});
+
+Deno.test("/msg reaches only its target and the sender; /me and /who work over the wire", async () => {
+  await using server = await ChatProcess.serve();
+  await using alice = await TcpClient.join(server.port, "alice");
+  await using bob = await TcpClient.join(server.port, "bob");
+  await using carol = await TcpClient.join(server.port, "carol");
+  const carolFrom = carol.received.lines.length;
+  await alice.send("/msg BOB the secret is 42");
+  const privateLine = "[private] alice -> bob: the secret is 42";
+  await bob.received.waitFor(privateLine);
+  await alice.received.waitFor(privateLine);
+  await alice.send("/me waves");
+  await carol.received.waitFor("* alice waves");
+  assert.ok(
+    !carol.received.lines.slice(carolFrom).some((line) =>
+      line.includes("secret")
+    ),
+    "carol saw the private message",
+  );
+  await carol.send("/who");
+  await carol.received.waitFor("*** Online (4): host, alice, bob, carol");
+  await carol.send("/frobnicate");
+  await carol.received.waitFor(
+    '*** error: unknown command "/frobnicate". Type /help for the list.',
+  );
+});
+
+Deno.test("an oversize line is refused, not relayed, and the connection stays usable", async () => {
+  await using server = await ChatProcess.serve();
+  await using sender = await TcpClient.join(server.port, "sender");
+  await using reader = await TcpClient.join(server.port, "reader");
+  const from = reader.received.lines.length;
+  await sender.write(encoder.encode("x".repeat(5000) + "\nstill here\n"));
+  await sender.received.waitFor(
+    "*** error: line too long (over 4096 bytes); it was not sent.",
+  );
+  await reader.received.waitFor("sender: still here");
+  // A line of exactly the limit is fine.
+  await sender.send("y".repeat(4096));
+  await reader.received.waitFor(`sender: ${"y".repeat(4096)}`);
+  assert.ok(
+    !reader.received.lines.slice(from).some((line) => line.includes("xxx")),
+  );
+});
+
+Deno.test("server memory stays bounded when a client sends 64 MiB without a newline", async () => {
+  await using server = await ChatProcess.serve();
+  await using sender = await TcpClient.join(server.port, "sender");
+  await using reader = await TcpClient.join(server.port, "reader");
+  const pid = server.child.pid;
+  const before = await residentKiB(pid);
+  const chunk = encoder.encode("z".repeat(1024 * 1024));
+  for (let mib = 0; mib < 64; mib++) await sender.write(chunk);
+  await sender.write(encoder.encode("\nafter the flood\n"));
+  await reader.received.waitFor("sender: after the flood");
+  const after = await residentKiB(pid);
+  const growthMiB = (after - before) / 1024;
+  console.log(
+    `    resident memory ${Math.round(before / 1024)} MiB -> ${
+      Math.round(after / 1024)
+    } MiB after 64 MiB without a newline`,
+  );
+  assert.ok(growthMiB < 32, `server grew by ${growthMiB.toFixed(1)} MiB`);
+  assert.equal(
+    sender.received.lines.filter((line) => line.includes("line too long"))
+      .length,
+    1,
+  );
+});
+
+Deno.test("control characters, escape sequences and bidi overrides are removed; bad UTF-8 becomes U+FFFD", async () => {
+  await using server = await ChatProcess.serve();
+  await using sender = await TcpClient.join(server.port, "sender");
+  await using reader = await TcpClient.join(server.port, "reader");
+  await sender.write(
+    encoder.encode(
+      "\x1b[2J\x1b[31mred\x1b[0m \x1b]0;title\x07bell\x07 nul\x00 del\x7f " +
+        "c1\u0085 rtl\u202Egnp.exe\u202C tab\tok\r\n",
+    ),
+  );
+  await reader.received.waitFor(
+    "sender: red bell nul del c1 rtlgnp.exe tab\tok",
+  );
+  await sender.write(new Uint8Array([0x68, 0x69, 0xff, 0xfe, 0x0a]));
+  await reader.received.waitFor("sender: hi\uFFFD\uFFFD");
+  await sender.send("/nick \x1b[1mevil");
+  await sender.received.waitFor("*** sender is now known as evil");
+});
+
+Deno.test("a client that never reads is dropped as too slow while the others keep chatting", async () => {
+  await using server = await ChatProcess.serve();
+  await using stalled = await TcpClient.connect(server.port, { read: false });
+  await stalled.send("/nick stalled");
+  await using talker = await TcpClient.join(server.port, "talker");
+  await using listener = await TcpClient.join(server.port, "listener");
+  const payload = "p".repeat(4000);
+  const count = 4000; // 16 MB: far beyond the 1 MiB queue and socket buffers
+  const started_ms = performance.now();
+  const sending = (async () => {
+    for (let n = 0; n < count; n++) await talker.send(`${n} ${payload}`);
+    await talker.send("the end");
+  })();
+  await listener.received.waitFor("*** stalled left (too slow)", {
+    ms: 30_000,
+  });
+  await sending;
+  await listener.received.waitFor("talker: the end", { ms: 30_000 });
+  const elapsed = performance.now() - started_ms;
+  const received = listener.received.lines.filter((line) =>
+    line.startsWith("talker: ") && line.endsWith(payload)
+  );
+  assert.equal(received.length, count, "the listener missed lines");
+  console.log(
+    `    ${count} lines of 4 KB relayed to a reader in ${
+      Math.round(elapsed)
+    } ms while a stalled peer was dropped`,
+  );
+});
+
+Deno.test("text without a newline is delivered after a pause, and when the connection closes", async () => {
+  await using server = await ChatProcess.serve();
+  await using reader = await TcpClient.join(server.port, "reader");
+  // Like the course's Python client: send() with no newline, stay connected.
+  await using python = await TcpClient.join(server.port, "python");
+  await python.write(encoder.encode("bonjour sans retour"));
+  await reader.received.waitFor("python: bonjour sans retour");
+  // Like the exercise's first client: send, then close at once.
+  await using quick = await TcpClient.connect(server.port);
+  await quick.received.waitFor(/^\*\*\* Welcome, (guest\d+)!/);
+  await quick.write(encoder.encode("au revoir"));
+  quick.close();
+  await reader.received.waitFor(/^guest\d+: au revoir$/);
+});
+
+Deno.test("a full server tells the newcomer why and closes", async () => {
+  await using server = await ChatProcess.serve(["--max-clients", "2"]);
+  await using first = await TcpClient.join(server.port);
+  await using second = await TcpClient.join(server.port);
+  await using third = await TcpClient.connect(server.port);
+  await third.received.waitForEnd();
+  assert.deepEqual(third.received.lines, [
+    "*** error: the server is full (2 clients). Try again later.",
+  ]);
+  // When someone leaves, there is room again.
+  first.close();
+  await second.received.waitFor("*** guest1 left");
+  await using fourth = await TcpClient.join(server.port);
+  assert.match(fourth.received.lines[0], /Welcome, guest3!/);
+});
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.test(`${signal} tells every client the server is shutting down and exits 0 within 2 s`, async () => {
+    await using server = await ChatProcess.serve();
+    await using alice = await TcpClient.join(server.port);
+    await using bob = await TcpClient.join(server.port);
+    const sent = performance.now();
+    server.kill(signal);
+    const status = await server.exit();
+    const elapsed = performance.now() - sent;
+    assert.equal(status.code, 0, server.stderr.text);
+    assert.ok(elapsed < 2000, `took ${Math.round(elapsed)} ms`);
+    for (const client of [alice, bob]) {
+      await client.received.waitForEnd();
+      assert.equal(client.received.lines.at(-1), "*** server is shutting down");
+    }
+  });
+}
+
+Deno.test("the host chats from the console and /stop shuts the server down", async () => {
+  await using server = await ChatProcess.serve(["--name", "teacher"], {
+    stdin: true,
+  });
+  await using alice = await TcpClient.join(server.port, "alice");
+  await server.type("bonjour la classe");
+  await alice.received.waitFor("teacher: bonjour la classe");
+  await alice.send("merci");
+  await server.stdout.waitFor("alice: merci");
+  await server.type("/stop");
+  const status = await server.exit();
+  assert.equal(status.code, 0);
+  await alice.received.waitForEnd();
+  assert.equal(alice.received.lines.at(-1), "*** server is shutting down");
+});
+
+Deno.test("the end of the console's input does not stop the server", async () => {
+  await using server = await ChatProcess.serve([], { stdin: true });
+  await server.endInput();
+  // Give a wrongly stopping server the chance to go, then check it serves.
+  await using alice = await TcpClient.join(server.port, "alice");
+  await using bob = await TcpClient.join(server.port, "bob");
+  await alice.send("still open");
+  await bob.received.waitFor("alice: still open");
+  assert.equal(server.stdout.ended, false);
+});
+
+Deno.test("a user with plain nc can chat", async () => {
+  const nc = await findNc();
+  if (!nc) {
+    console.log(
+      "    skipped: nc is not installed (apt-get install netcat-openbsd)",
+    );
+    return;
+  }
+  await using server = await ChatProcess.serve();
+  await using alice = await TcpClient.join(server.port, "alice");
+  const child = new Deno.Command(nc, {
+    args: ["127.0.0.1", String(server.port)],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const output = new LineCollector(child.stdout);
+  const input = child.stdin.getWriter();
+  try {
+    await output.waitFor(/^\*\*\* Welcome, guest\d+!/);
+    await input.write(encoder.encode("/nick netcat\nsalut depuis nc\r\n"));
+    await alice.received.waitFor("netcat: salut depuis nc");
+    await alice.send("hello nc");
+    await output.waitFor("alice: hello nc");
+    await input.write(encoder.encode("/quit\n"));
+    await output.waitFor("*** Bye!");
+    await alice.received.waitFor("*** netcat left");
+  } finally {
+    await input.close().catch(() => {});
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await child.status;
+    await output.done;
+  }
+});
+
+async function findNc(): Promise<string | undefined> {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    try {
+      await Deno.stat(`${dir}/nc`);
+      return `${dir}/nc`;
+    } catch { /* not here */ }
+  }
+  return undefined;
+}
