@@ -12,6 +12,7 @@ import denoConfig from "./deno.json" with { type: "json" };
 import { parseCommandLine, UsageError } from "./lib/cli.ts";
 import { ClientError, formatAddress, runClient } from "./lib/client.ts";
 import { ChatServer, ServerError } from "./lib/server.ts";
+import type { Member } from "./lib/room.ts";
 import { openConsole } from "./lib/terminal.ts";
 
 async function main(args: string[]): Promise<number> {
@@ -45,25 +46,30 @@ async function serve(options: {
   );
   printJoinCommands(options.hostname, server.port);
 
+  // The host's seat is filled just below, once the console exists to show
+  // its welcome line.
+  const seat: { host?: Member } = {};
   const chatConsole = openConsole({
-    // Input is read only after this function has joined the host below.
-    onLine: (line) => server.room.handleLine(host, line),
+    onLine: (line) => {
+      if (seat.host) server.room.handleLine(seat.host, line);
+    },
     // Without a console the room keeps serving, as a background service.
     onEnd: () => {},
     onInterrupt: () => void server.shutdown(),
-    ownName: () => host.name,
+    ownName: () => seat.host?.name ?? options.name,
   });
-  const host = server.room.join({
+  seat.host = server.room.join({
     send: (line) => chatConsole.print(line.text),
     close: () => void server.shutdown(),
   }, { name: options.name, isHost: true });
 
   const stopOnSignal = () => void server.shutdown();
-  // Ctrl-C is the console's (it may be a terminal in raw mode); these are
-  // how a service manager or `kill` asks the server to stop.
+  // Ctrl-C at a terminal reaches the console as a key (onInterrupt above);
+  // these are Ctrl-C without a terminal, and how `kill` or a service manager
+  // asks the server to stop.
   const signals: Deno.Signal[] = Deno.build.os === "windows"
-    ? ["SIGBREAK"]
-    : ["SIGTERM"];
+    ? ["SIGINT", "SIGBREAK"]
+    : ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, stopOnSignal);
 
   await server.stopped;

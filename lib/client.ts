@@ -50,12 +50,19 @@ export class ClientError extends Error {
  * Throws {@linkcode ClientError} when it cannot connect or its name is refused.
  */
 export async function runClient(options: ClientOptions): Promise<number> {
-  const conn = await connect(options.hostname, options.port);
-  const session = new ClientSession(conn, options);
+  let session: ClientSession | undefined;
+  // Ctrl-C arrives as a signal when not at a terminal, or from `kill`.
+  const onInterrupt = () => session ? session.quit() : Deno.exit(0);
+  Deno.addSignalListener("SIGINT", onInterrupt);
   try {
+    session = new ClientSession(
+      await connect(options.hostname, options.port),
+      options,
+    );
     return await session.run();
   } finally {
-    session.dispose();
+    Deno.removeSignalListener("SIGINT", onInterrupt);
+    session?.dispose();
   }
 }
 
@@ -156,8 +163,8 @@ class ClientSession {
     }
     this.#console = openConsole({
       onLine: (line) => this.#onTyped(line),
-      onEnd: () => this.#quit(),
-      onInterrupt: () => this.#quit(),
+      onEnd: () => this.quit(),
+      onInterrupt: () => this.quit(),
       ownName: () => this.#ownName,
     });
     return await this.#relay();
@@ -225,7 +232,7 @@ class ClientSession {
   }
 
   /** Sends `/quit` after everything typed so far, then waits for the close. */
-  #quit(): void {
+  quit(): void {
     if (this.#quitting) return;
     this.#quitting = true;
     this.#send("/quit");

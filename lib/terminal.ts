@@ -90,7 +90,10 @@ export interface ConsoleHandlers {
   onLine(line: string): void | Promise<void>;
   /** Input ended: Ctrl-D at a terminal, or the end of piped input. */
   onEnd(): void;
-  /** Ctrl-C. */
+  /**
+   * Ctrl-C at a terminal (readline reads it as a key). Without a terminal it
+   * arrives as SIGINT, which the caller handles.
+   */
   onInterrupt(): void;
   /** The person's current chat name, to show their own lines in bold. */
   ownName(): string;
@@ -150,17 +153,12 @@ function openPipeConsole(handlers: ConsoleHandlers): LineConsole {
     } catch { /* stdin went away: treat as its end */ }
     if (!closed) handlers.onEnd();
   })();
-  // Ctrl-C without a terminal arrives as a signal (with one, readline sees it).
-  const onSignal = () => handlers.onInterrupt();
-  const signal: Deno.Signal = "SIGINT";
-  Deno.addSignalListener(signal, onSignal);
   return {
     interactive: false,
     print: (line) => writeStdout(line + "\n"),
     close() {
       if (closed) return;
       closed = true;
-      Deno.removeSignalListener(signal, onSignal);
       reader.cancel().catch(() => {});
     },
   };

@@ -1,0 +1,474 @@
+import assert from "node:assert/strict";
+import {
+  CONNECT_HELP,
+  DEFAULT_MAX_CLIENTS,
+  DEFAULT_PORT,
+  MAIN_HELP,
+  parseCommandLine,
+  SERVE_HELP,
+  UsageError,
+} from "../lib/cli.ts";
+import { formatForTerminal, nameColor } from "../lib/terminal.ts";
+
+const NO_ENV = {};
+
+/** Asserts that parsing fails with a one-line UsageError matching `pattern`. */
+function assertUsageError(
+  args: string[],
+  pattern: RegExp,
+  env: { USER?: string; USERNAME?: string } = NO_ENV,
+): void {
+  assert.throws(
+    () => parseCommandLine(args, env),
+    (error: unknown) => {
+      assert.ok(error instanceof UsageError, `not a UsageError: ${error}`);
+      assert.equal(error.name, "UsageError");
+      assert.doesNotMatch(error.message, /\n/, "message is not one line");
+      assert.match(error.message, pattern);
+      return true;
+    },
+    JSON.stringify(args),
+  );
+}
+
+// --- help and version -------------------------------------------------------
+
+Deno.test("no arguments, --help, -h and help show the main help", () => {
+  for (const args of [[], ["--help"], ["-h"], ["help"]]) {
+    assert.deepEqual(parseCommandLine(args, NO_ENV), {
+      command: "help",
+      text: MAIN_HELP,
+    }, JSON.stringify(args));
+  }
+  assert.match(MAIN_HELP, /chat serve/);
+  assert.match(MAIN_HELP, /chat connect/);
+});
+
+Deno.test("--version, -V and version ask for the version", () => {
+  for (const args of [["--version"], ["-V"], ["version"]]) {
+    assert.deepEqual(parseCommandLine(args, NO_ENV), { command: "version" });
+  }
+});
+
+Deno.test("serve --help and serve -h show the serve help", () => {
+  for (const args of [["serve", "--help"], ["serve", "-h"]]) {
+    assert.deepEqual(parseCommandLine(args, NO_ENV), {
+      command: "help",
+      text: SERVE_HELP,
+    });
+  }
+  assert.match(SERVE_HELP, /--max-clients/);
+});
+
+Deno.test("connect --help shows the connect help, even without a host", () => {
+  for (
+    const args of [["connect", "--help"], ["connect", "-h"], [
+      "connect",
+      "10.0.0.1",
+      "--help",
+    ]]
+  ) {
+    assert.deepEqual(parseCommandLine(args, NO_ENV), {
+      command: "help",
+      text: CONNECT_HELP,
+    });
+  }
+  assert.match(CONNECT_HELP, /--port/);
+});
+
+// --- serve ------------------------------------------------------------------
+
+Deno.test("serve without options listens on 0.0.0.0:5000 as host for 256 clients", () => {
+  assert.equal(DEFAULT_PORT, 5000);
+  assert.equal(DEFAULT_MAX_CLIENTS, 256);
+  assert.deepEqual(parseCommandLine(["serve"], NO_ENV), {
+    command: "serve",
+    hostname: "0.0.0.0",
+    port: 5000,
+    name: "host",
+    maxClients: 256,
+  });
+});
+
+Deno.test("serve accepts --host, --port, --name and --max-clients", () => {
+  assert.deepEqual(
+    parseCommandLine([
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "6000",
+      "--name",
+      "teacher",
+      "--max-clients",
+      "30",
+    ], NO_ENV),
+    {
+      command: "serve",
+      hostname: "127.0.0.1",
+      port: 6000,
+      name: "teacher",
+      maxClients: 30,
+    },
+  );
+});
+
+Deno.test("serve accepts options written as --option=value", () => {
+  assert.deepEqual(
+    parseCommandLine(
+      ["serve", "--host=::", "--port=6001", "--name=Ms_K", "--max-clients=1"],
+      NO_ENV,
+    ),
+    {
+      command: "serve",
+      hostname: "::",
+      port: 6001,
+      name: "Ms_K",
+      maxClients: 1,
+    },
+  );
+});
+
+Deno.test("serve ignores USER: the host is called host unless --name says otherwise", () => {
+  const invocation = parseCommandLine(["serve"], { USER: "alice" });
+  assert.equal(invocation.command === "serve" && invocation.name, "host");
+});
+
+Deno.test("serve allows --port 0 for any free port", () => {
+  const invocation = parseCommandLine(["serve", "--port", "0"], NO_ENV);
+  assert.equal(invocation.command === "serve" && invocation.port, 0);
+});
+
+Deno.test("serve accepts port 65535 and port 1", () => {
+  for (const port of [1, 65535]) {
+    const invocation = parseCommandLine(
+      ["serve", "--port", String(port)],
+      NO_ENV,
+    );
+    assert.equal(invocation.command === "serve" && invocation.port, port);
+  }
+});
+
+Deno.test("serve refuses bad ports with a one-line message", () => {
+  for (const port of ["65536", "abc", "", "1.5", "99999999"]) {
+    assertUsageError(
+      ["serve", "--port", port],
+      /^Bad port ".*": use a number from 0 to 65535\.$/,
+    );
+  }
+  assertUsageError(["serve", "--port=-1"], /^Bad port "-1"/);
+});
+
+Deno.test("serve refuses a bad --max-clients", () => {
+  for (const value of ["0", "abc", "-3", "", "2.5"]) {
+    assertUsageError(
+      ["serve", `--max-clients=${value}`],
+      /--max-clients: use a whole number of 1 or more/,
+    );
+  }
+});
+
+Deno.test("serve refuses bad names for --name", () => {
+  for (const name of ["", "a b", "a:b", "star*", "é", "x".repeat(25)]) {
+    assertUsageError(
+      ["serve", "--name", name],
+      /^Cannot use ".*" as a name: /,
+    );
+  }
+});
+
+Deno.test("serve refuses extra positional arguments", () => {
+  assertUsageError(
+    ["serve", "extra"],
+    /"chat serve" takes no arguments.*"extra"/,
+  );
+});
+
+Deno.test("serve refuses an unknown option", () => {
+  assertUsageError(
+    ["serve", "--bogus"],
+    /^Unknown option "--bogus" for "chat serve"/,
+  );
+  assertUsageError(["serve", "-x"], /^Unknown option "-x"/);
+});
+
+Deno.test("serve refuses an option missing its value, naming the option", () => {
+  for (const option of ["--port", "--host", "--name", "--max-clients"]) {
+    assertUsageError(
+      ["serve", option],
+      new RegExp(`^Option "${option}" needs a value`),
+    );
+  }
+});
+
+// --- connect ----------------------------------------------------------------
+
+Deno.test("connect HOST uses port 5000", () => {
+  assert.deepEqual(parseCommandLine(["connect", "192.168.1.23"], NO_ENV), {
+    command: "connect",
+    hostname: "192.168.1.23",
+    port: 5000,
+    name: undefined,
+    nameIsExplicit: false,
+  });
+});
+
+Deno.test("connect HOST:PORT takes the port from the address", () => {
+  const invocation = parseCommandLine(["connect", "pc-12.lan:5001"], NO_ENV);
+  assert.equal(invocation.command, "connect");
+  if (invocation.command !== "connect") return;
+  assert.equal(invocation.hostname, "pc-12.lan");
+  assert.equal(invocation.port, 5001);
+});
+
+Deno.test("connect [::1]:5001 takes a bracketed IPv6 address and port", () => {
+  const invocation = parseCommandLine(["connect", "[::1]:5001"], NO_ENV);
+  assert.equal(invocation.command === "connect" && invocation.hostname, "::1");
+  assert.equal(invocation.command === "connect" && invocation.port, 5001);
+});
+
+Deno.test("connect [::1] without a port uses port 5000", () => {
+  const invocation = parseCommandLine(["connect", "[::1]"], NO_ENV);
+  assert.equal(invocation.command === "connect" && invocation.hostname, "::1");
+  assert.equal(invocation.command === "connect" && invocation.port, 5000);
+});
+
+Deno.test("connect takes a bare ::1 as an IPv6 address, not host:port", () => {
+  const invocation = parseCommandLine(["connect", "::1"], NO_ENV);
+  assert.equal(invocation.command === "connect" && invocation.hostname, "::1");
+  assert.equal(invocation.command === "connect" && invocation.port, 5000);
+  const full = parseCommandLine(["connect", "fe80::1:2"], NO_ENV);
+  assert.equal(full.command === "connect" && full.hostname, "fe80::1:2");
+});
+
+Deno.test("connect --port sets the port", () => {
+  for (
+    const args of [
+      ["connect", "10.0.0.7", "--port", "6000"],
+      ["connect", "--port", "6000", "10.0.0.7"],
+      ["connect", "10.0.0.7", "--port=6000"],
+      ["connect", "::1", "--port", "6000"],
+    ]
+  ) {
+    const invocation = parseCommandLine(args, NO_ENV);
+    assert.equal(invocation.command === "connect" && invocation.port, 6000);
+  }
+});
+
+Deno.test("connect refuses a port given both in the address and with --port", () => {
+  assertUsageError(
+    ["connect", "10.0.0.7:5001", "--port", "5001"],
+    /port is given twice/,
+  );
+  assertUsageError(
+    ["connect", "[::1]:5001", "--port", "5002"],
+    /port is given twice/,
+  );
+});
+
+Deno.test("connect refuses bad ports in the address with a one-line message", () => {
+  for (const port of ["0", "65536", "abc", "-1", "", "1e3"]) {
+    assertUsageError(
+      ["connect", `10.0.0.7:${port}`],
+      /^Bad port ".*": use a number from 1 to 65535\.$/,
+    );
+  }
+  assertUsageError(["connect", "[::1]:0"], /^Bad port "0"/);
+  assertUsageError(["connect", "[::1]:"], /^Bad port ""/);
+});
+
+Deno.test("connect refuses bad ports given with --port, including 0", () => {
+  for (const port of ["0", "65536", "abc", "-1", ""]) {
+    assertUsageError(
+      ["connect", "10.0.0.7", `--port=${port}`],
+      /^Bad port ".*": use a number from 1 to 65535\.$/,
+    );
+  }
+});
+
+Deno.test("connect refuses an address without a host name", () => {
+  assertUsageError(["connect", ":5000"], /^Bad address ":5000"/);
+  assertUsageError(["connect", ""], /^Bad address ""/);
+  assertUsageError(["connect", "a b"], /^Bad address "a b"/);
+  assertUsageError(["connect", "http://x"], /^Bad /);
+});
+
+Deno.test("connect without a host says the address is missing", () => {
+  assertUsageError(["connect"], /^Missing the server's address/);
+  assertUsageError(["connect", "--name", "alice"], /^Missing/);
+});
+
+Deno.test("connect refuses more than one address", () => {
+  assertUsageError(
+    ["connect", "10.0.0.7", "10.0.0.8"],
+    /takes one address, got 2/,
+  );
+});
+
+Deno.test("connect refuses an unknown option", () => {
+  assertUsageError(
+    ["connect", "10.0.0.7", "--max-clients", "3"],
+    /^Unknown option "--max-clients" for "chat connect"/,
+  );
+});
+
+Deno.test("connect refuses an option missing its value, naming the option", () => {
+  assertUsageError(["connect", "10.0.0.7", "--port"], /^Option "--port" /);
+  assertUsageError(["connect", "10.0.0.7", "--name"], /^Option "--name" /);
+  assertUsageError(["connect", "10.0.0.7", "--port", "-1"], /"--port"/);
+});
+
+Deno.test("the message for an option missing its value does not suggest a different option", () => {
+  assertUsageError(
+    ["connect", "10.0.0.7", "--name"],
+    /^Option "--name" needs a value(?!.*--port)/,
+  );
+});
+
+Deno.test("connect --name sets an explicit name", () => {
+  const invocation = parseCommandLine(
+    ["connect", "10.0.0.7", "--name", "alice"],
+    { USER: "someone" },
+  );
+  assert.deepEqual(invocation, {
+    command: "connect",
+    hostname: "10.0.0.7",
+    port: 5000,
+    name: "alice",
+    nameIsExplicit: true,
+  });
+});
+
+Deno.test("connect refuses bad names for --name", () => {
+  for (const name of ["", "a b", "a:b", "star*", "jürgen", "x".repeat(25)]) {
+    assertUsageError(
+      ["connect", "10.0.0.7", "--name", name],
+      /^Cannot use ".*" as a name: /,
+    );
+  }
+});
+
+Deno.test("connect takes the default name from USER, then USERNAME", () => {
+  const name = (env: { USER?: string; USERNAME?: string }) => {
+    const invocation = parseCommandLine(["connect", "10.0.0.7"], env);
+    assert.equal(invocation.command, "connect");
+    if (invocation.command !== "connect") return;
+    assert.equal(invocation.nameIsExplicit, false);
+    return invocation.name;
+  };
+  assert.equal(name({ USER: "alice", USERNAME: "bob" }), "alice");
+  assert.equal(name({ USERNAME: "bob" }), "bob");
+  assert.equal(name({ USER: "", USERNAME: "bob" }), "bob");
+  assert.equal(name({}), undefined);
+});
+
+Deno.test("connect turns a USER like john.doe into the name john_doe", () => {
+  const invocation = parseCommandLine(["connect", "10.0.0.7"], {
+    USER: "john.doe",
+  });
+  assert.equal(invocation.command === "connect" && invocation.name, "john_doe");
+  assert.equal(
+    invocation.command === "connect" && invocation.nameIsExplicit,
+    false,
+  );
+});
+
+// --- top level errors ---------------------------------------------------------
+
+Deno.test("an unknown subcommand is a UsageError", () => {
+  assertUsageError(["frobnicate"], /^Unknown command "frobnicate"/);
+  assertUsageError(["Serve"], /^Unknown command "Serve"/);
+});
+
+Deno.test("an unknown top-level option is a UsageError", () => {
+  assertUsageError(["--bogus"], /^Unknown option "--bogus"/);
+  assertUsageError(["--port", "5000"], /^Unknown option "--port"/);
+});
+
+// --- terminal formatting ------------------------------------------------------
+
+const RED = "\x1b[31m";
+const DIM = "\x1b[2m";
+const RESET = "\x1b[0m";
+
+Deno.test("formatForTerminal without colour returns the sanitised line unchanged", () => {
+  const plain = { ownName: "alice", color: false };
+  for (
+    const line of [
+      "bob: hi",
+      "* bob waves",
+      "[private] bob -> alice: psst",
+      "*** bob joined",
+      "*** error: nope",
+      "just text",
+    ]
+  ) {
+    assert.equal(formatForTerminal(line, plain), line);
+  }
+  assert.equal(
+    formatForTerminal("bob: \x1b[31mhi\x1b]0;t\x07\u202e!", plain),
+    "bob: hi!",
+  );
+});
+
+Deno.test("formatForTerminal with colour wraps errors in red", () => {
+  assert.equal(
+    formatForTerminal("*** error: nope", { ownName: "alice", color: true }),
+    `${RED}*** error: nope${RESET}`,
+  );
+});
+
+Deno.test("formatForTerminal with colour shows notices dim", () => {
+  assert.equal(
+    formatForTerminal("*** bob joined", { ownName: "alice", color: true }),
+    `${DIM}*** bob joined${RESET}`,
+  );
+});
+
+Deno.test("formatForTerminal with colour colours the name and keeps the text", () => {
+  const out = formatForTerminal("bob: hi there", {
+    ownName: "alice",
+    color: true,
+  });
+  assert.equal(out, `${nameColor("bob")}bob${RESET}: hi there`);
+  const action = formatForTerminal("* bob waves", {
+    ownName: "alice",
+    color: true,
+  });
+  assert.equal(action, `* ${nameColor("bob")}bob${RESET} waves`);
+});
+
+Deno.test("formatForTerminal with colour shows your own name in bold", () => {
+  const out = formatForTerminal("Alice: hi", { ownName: "alice", color: true });
+  assert.equal(out, `\x1b[1m${nameColor("Alice")}Alice${RESET}: hi`);
+});
+
+Deno.test("formatForTerminal with colour still strips escapes sent by others", () => {
+  const out = formatForTerminal("bob: \x1b[2Jhi\x1b]0;x\x07", {
+    ownName: "alice",
+    color: true,
+  });
+  assert.equal(out, `${nameColor("bob")}bob${RESET}: hi`);
+});
+
+Deno.test("nameColor is stable and ignores case", () => {
+  assert.equal(nameColor("alice"), nameColor("alice"));
+  assert.equal(nameColor("alice"), nameColor("ALICE"));
+  assert.equal(nameColor("Guest_7"), nameColor("gUEST_7"));
+  assert.match(nameColor("alice"), new RegExp("^\x1b\\[\\d+m$"));
+});
+
+Deno.test("nameColor never uses red or magenta, which mean errors and private messages", () => {
+  for (let i = 0; i < 200; i++) {
+    const color = nameColor(`user${i}`);
+    assert.notEqual(color, RED);
+    assert.notEqual(color, "\x1b[35m");
+  }
+});
+
+Deno.test("nameColor gives different names different colours", () => {
+  const colors = new Set(
+    Array.from({ length: 50 }, (_, i) => nameColor(`user${i}`)),
+  );
+  assert.ok(colors.size > 1);
+});

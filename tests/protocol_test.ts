@@ -1,0 +1,454 @@
+import assert from "node:assert/strict";
+import {
+  decodeLine,
+  ERROR_PREFIX,
+  type FramedLine,
+  lines,
+  LineSplitter,
+  MAX_LINE_BYTES,
+  MAX_NAME_LENGTH,
+  nameFromLogin,
+  nameProblem,
+  NOTICE_PREFIX,
+  OutgoingLine,
+  sanitizeText,
+} from "../lib/protocol.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function bytes(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** Events as plain values, with line bytes decoded, for easy comparison. */
+function readable(events: FramedLine[]): (string | { oversize: number })[] {
+  return events.map((event) =>
+    event.kind === "line"
+      ? decoder.decode(event.bytes)
+      : { oversize: event.limitBytes }
+  );
+}
+
+/** Pushes each chunk in turn and returns every event, in order. */
+function pushAll(
+  splitter: LineSplitter,
+  chunks: (string | Uint8Array)[],
+): FramedLine[] {
+  return chunks.flatMap((chunk) =>
+    splitter.push(typeof chunk === "string" ? bytes(chunk) : chunk)
+  );
+}
+
+// --- LineSplitter -----------------------------------------------------------
+
+Deno.test("LineSplitter splits one chunk holding several lines", () => {
+  const splitter = new LineSplitter();
+  assert.deepEqual(readable(splitter.push(bytes("one\ntwo\nthree\n"))), [
+    "one",
+    "two",
+    "three",
+  ]);
+  assert.equal(splitter.pendingBytes, 0);
+});
+
+Deno.test("LineSplitter joins a line that arrives across several chunks", () => {
+  const splitter = new LineSplitter();
+  assert.deepEqual(splitter.push(bytes("hel")), []);
+  assert.equal(splitter.pendingBytes, 3);
+  assert.deepEqual(splitter.push(bytes("lo wo")), []);
+  assert.deepEqual(readable(splitter.push(bytes("rld\nnext"))), [
+    "hello world",
+  ]);
+  assert.equal(splitter.pendingBytes, 4);
+  assert.deepEqual(readable(splitter.push(bytes("\n"))), ["next"]);
+});
+
+Deno.test("LineSplitter accepts both \\r\\n and a lone \\n as line endings", () => {
+  const splitter = new LineSplitter();
+  assert.deepEqual(readable(splitter.push(bytes("crlf\r\nlf\nboth\r\n"))), [
+    "crlf",
+    "lf",
+    "both",
+  ]);
+});
+
+Deno.test("LineSplitter drops a \\r whose \\n comes in the next chunk", () => {
+  const splitter = new LineSplitter();
+  assert.deepEqual(pushAll(splitter, ["hi\r"]), []);
+  assert.deepEqual(readable(splitter.push(bytes("\n"))), ["hi"]);
+});
+
+Deno.test("LineSplitter keeps a \\r in the middle of a line", () => {
+  const splitter = new LineSplitter();
+  assert.deepEqual(readable(splitter.push(bytes("a\rb\n"))), ["a\rb"]);
+});
+
+Deno.test("LineSplitter reports empty lines as empty", () => {
+  const splitter = new LineSplitter();
+  assert.deepEqual(readable(splitter.push(bytes("\n\r\n"))), ["", ""]);
+});
+
+Deno.test("LineSplitter accepts a line of exactly 4096 bytes", () => {
+  assert.equal(MAX_LINE_BYTES, 4096);
+  const splitter = new LineSplitter();
+  const text = "a".repeat(MAX_LINE_BYTES);
+  assert.deepEqual(readable(splitter.push(bytes(text + "\n"))), [text]);
+});
+
+Deno.test("LineSplitter accepts a line of exactly 4096 bytes ending in \\r\\n", () => {
+  const splitter = new LineSplitter();
+  const text = "b".repeat(MAX_LINE_BYTES);
+  assert.deepEqual(readable(splitter.push(bytes(text + "\r\n"))), [text]);
+});
+
+Deno.test("LineSplitter accepts a 4096-byte line ending in \\r\\n split between chunks", () => {
+  const splitter = new LineSplitter();
+  const text = "c".repeat(MAX_LINE_BYTES);
+  assert.deepEqual(pushAll(splitter, [text.slice(0, 1000)]), []);
+  assert.deepEqual(pushAll(splitter, [text.slice(1000) + "\r"]), []);
+  assert.deepEqual(readable(splitter.push(bytes("\n"))), [text]);
+});
+
+Deno.test("LineSplitter reports a 4097-byte line once as oversize", () => {
+  const splitter = new LineSplitter();
+  const events = splitter.push(bytes("a".repeat(MAX_LINE_BYTES + 1) + "\n"));
+  assert.deepEqual(events, [{ kind: "oversize", limitBytes: MAX_LINE_BYTES }]);
+  assert.equal(splitter.pendingBytes, 0);
+});
+
+Deno.test("LineSplitter reports a 4097-byte line ending in \\r\\n as oversize", () => {
+  const splitter = new LineSplitter();
+  const events = splitter.push(bytes("a".repeat(MAX_LINE_BYTES + 1) + "\r\n"));
+  assert.deepEqual(readable(events), [{ oversize: MAX_LINE_BYTES }]);
+});
+
+Deno.test("LineSplitter reports a 4097-byte line whose \\n comes alone as oversize", () => {
+  const splitter = new LineSplitter();
+  assert.deepEqual(pushAll(splitter, ["a".repeat(MAX_LINE_BYTES + 1)]), []);
+  assert.deepEqual(readable(splitter.push(bytes("\n"))), [
+    { oversize: MAX_LINE_BYTES },
+  ]);
+});
+
+Deno.test("LineSplitter discards the rest of an oversize line up to its \\n and reads the next line", () => {
+  const splitter = new LineSplitter();
+  const events = pushAll(splitter, [
+    "x".repeat(MAX_LINE_BYTES + 1),
+    "still the same line",
+    " and more of it\r",
+    "\nnext line\n",
+  ]);
+  assert.deepEqual(readable(events), [
+    { oversize: MAX_LINE_BYTES },
+    "next line",
+  ]);
+  assert.equal(splitter.pendingBytes, 0);
+});
+
+Deno.test("LineSplitter reads the line after an oversize line in the same chunk", () => {
+  const splitter = new LineSplitter();
+  const events = splitter.push(
+    bytes("y".repeat(MAX_LINE_BYTES + 10) + "\r\nafter\r\n"),
+  );
+  assert.deepEqual(readable(events), [{ oversize: MAX_LINE_BYTES }, "after"]);
+});
+
+Deno.test("LineSplitter keeps pendingBytes at most 4097 while 1 MiB without newline arrives in chunks", () => {
+  const splitter = new LineSplitter();
+  const chunk = new Uint8Array(1000).fill(0x7a);
+  const events: FramedLine[] = [];
+  let maxPending = 0;
+  for (let sent = 0; sent < 1024 * 1024; sent += chunk.length) {
+    events.push(...splitter.push(chunk));
+    maxPending = Math.max(maxPending, splitter.pendingBytes);
+  }
+  assert.ok(maxPending <= MAX_LINE_BYTES + 1, `pending was ${maxPending}`);
+  assert.deepEqual(readable(events), [{ oversize: MAX_LINE_BYTES }]);
+  assert.deepEqual(readable(splitter.push(bytes("tail\nok\n"))), ["ok"]);
+});
+
+Deno.test("LineSplitter honours a custom limit", () => {
+  const splitter = new LineSplitter(5);
+  assert.deepEqual(readable(splitter.push(bytes("12345\n123456\n"))), [
+    "12345",
+    { oversize: 5 },
+  ]);
+});
+
+Deno.test("LineSplitter.flush returns the unfinished line and forgets it", () => {
+  const splitter = new LineSplitter();
+  splitter.push(bytes("done\npart"));
+  splitter.push(bytes("ial"));
+  assert.equal(decoder.decode(splitter.flush()), "partial");
+  assert.equal(splitter.pendingBytes, 0);
+  assert.equal(splitter.flush(), undefined);
+});
+
+Deno.test("LineSplitter.flush returns undefined when nothing is held back", () => {
+  const splitter = new LineSplitter();
+  assert.equal(splitter.flush(), undefined);
+  splitter.push(bytes("whole\n"));
+  assert.equal(splitter.flush(), undefined);
+});
+
+Deno.test("LineSplitter.flush drops a trailing \\r", () => {
+  const splitter = new LineSplitter();
+  splitter.push(bytes("almost\r"));
+  assert.equal(decoder.decode(splitter.flush()), "almost");
+});
+
+Deno.test("LineSplitter.flush returns undefined while discarding an oversize line, then reads normally", () => {
+  const splitter = new LineSplitter();
+  splitter.push(bytes("q".repeat(MAX_LINE_BYTES + 100)));
+  assert.equal(splitter.flush(), undefined);
+  assert.deepEqual(readable(splitter.push(bytes("fresh\n"))), ["fresh"]);
+});
+
+Deno.test("LineSplitter.flush never returns a line longer than the limit", () => {
+  const splitter = new LineSplitter();
+  assert.deepEqual(splitter.push(bytes("a".repeat(MAX_LINE_BYTES + 1))), []);
+  const flushed = splitter.flush();
+  assert.ok(
+    flushed === undefined || flushed.length <= MAX_LINE_BYTES,
+    `flush() returned ${flushed?.length} bytes, over the ${MAX_LINE_BYTES}-byte limit`,
+  );
+});
+
+Deno.test("LineSplitter output stays correct when the caller reuses its buffer", () => {
+  const splitter = new LineSplitter();
+  const buffer = new Uint8Array(8);
+  const events: FramedLine[] = [];
+  for (const piece of ["abc", "def\ngh", "ij\nkl", "m"]) {
+    buffer.fill(0x21); // overwrite what the splitter saw last time
+    const n = encoder.encodeInto(piece, buffer).written;
+    events.push(...splitter.push(buffer.subarray(0, n)));
+  }
+  buffer.fill(0x21);
+  assert.deepEqual(readable(events), ["abcdef", "ghij"]);
+  assert.equal(decoder.decode(splitter.flush()), "klm");
+});
+
+Deno.test("LineSplitter line from a single chunk does not change when the buffer is reused", () => {
+  const splitter = new LineSplitter();
+  const buffer = bytes("whole\n");
+  const [event] = splitter.push(buffer);
+  buffer.fill(0x21);
+  assert.deepEqual(readable([event]), ["whole"]);
+});
+
+// --- decodeLine -------------------------------------------------------------
+
+Deno.test("decodeLine decodes UTF-8", () => {
+  assert.equal(decodeLine(bytes("héllo 👋")), "héllo 👋");
+});
+
+Deno.test("decodeLine turns invalid UTF-8 into U+FFFD", () => {
+  assert.equal(decodeLine(new Uint8Array([0x68, 0x69, 0xff])), "hi\uFFFD");
+  assert.equal(
+    decodeLine(new Uint8Array([0x61, 0xc3, 0x62])),
+    "a\uFFFDb",
+  );
+});
+
+// --- sanitizeText -----------------------------------------------------------
+
+Deno.test("sanitizeText removes CSI colour codes", () => {
+  assert.equal(
+    sanitizeText("\x1b[31mred\x1b[0m \x1b[1;32mgreen\x1b[m"),
+    "red green",
+  );
+});
+
+Deno.test("sanitizeText removes cursor movement and screen clearing", () => {
+  assert.equal(sanitizeText("a\x1b[2Ab\x1b[10;5Hc\x1b[2Jd\x1b[?25le"), "abcde");
+});
+
+Deno.test("sanitizeText removes OSC title sequences ended by BEL", () => {
+  assert.equal(sanitizeText("x\x1b]0;evil title\x07y"), "xy");
+});
+
+Deno.test("sanitizeText removes OSC title sequences ended by ESC \\", () => {
+  assert.equal(sanitizeText("x\x1b]2;evil title\x1b\\y"), "xy");
+});
+
+Deno.test("sanitizeText removes a lone ESC", () => {
+  assert.equal(sanitizeText("\x1b"), "");
+  assert.equal(sanitizeText("end\x1b"), "end");
+  assert.equal(sanitizeText("x\x1bé"), "xé");
+  assert.ok(!sanitizeText("\x1b\x1b[31m\x1b").includes("\x1b"));
+});
+
+Deno.test("sanitizeText removes two-byte escapes such as ESC c (reset)", () => {
+  assert.equal(sanitizeText("a\x1bcb"), "ab");
+  assert.equal(sanitizeText("a\x1b7b\x1b8"), "ab");
+});
+
+Deno.test("sanitizeText removes C0 controls but keeps tab", () => {
+  let c0 = "";
+  for (let code = 0; code < 0x20; code++) c0 += String.fromCharCode(code);
+  assert.equal(sanitizeText(`a${c0}b`), "a\tb");
+});
+
+Deno.test("sanitizeText removes DEL and C1 controls U+0080-U+009F", () => {
+  let c1 = "";
+  for (let code = 0x80; code <= 0x9f; code++) c1 += String.fromCharCode(code);
+  assert.equal(sanitizeText(`a\x7f${c1}b`), "ab");
+});
+
+Deno.test("sanitizeText removes bidi embeddings, overrides, isolates and marks", () => {
+  const bidi = [
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+    "\u200e",
+    "\u200f",
+    "\u061c",
+  ];
+  for (const char of bidi) {
+    assert.equal(
+      sanitizeText(`ab${char}cd`),
+      "abcd",
+      `U+${char.codePointAt(0)!.toString(16).toUpperCase()} was kept`,
+    );
+  }
+  assert.equal(sanitizeText(bidi.join("")), "");
+});
+
+Deno.test("sanitizeText keeps normal text, emoji, accents and tabs", () => {
+  const text = "Hello, wörld! Ça va? 👋🏽 日本語 naïve\tcafé [x] 100% ~/path";
+  assert.equal(sanitizeText(text), text);
+  assert.equal(sanitizeText(""), "");
+});
+
+// --- names ------------------------------------------------------------------
+
+Deno.test("nameProblem accepts letters, digits, _ and - up to 24 characters", () => {
+  for (const name of ["alice", "Bob_2", "x", "a-b", "0", "z".repeat(24)]) {
+    assert.equal(nameProblem(name), undefined, name);
+  }
+  assert.equal(MAX_NAME_LENGTH, 24);
+});
+
+Deno.test("nameProblem refuses an empty name", () => {
+  assert.equal(nameProblem(""), "a name needs at least one character");
+});
+
+Deno.test("nameProblem refuses a 25-character name", () => {
+  assert.equal(
+    nameProblem("z".repeat(25)),
+    "names are at most 24 characters long",
+  );
+});
+
+Deno.test("nameProblem refuses spaces, colons, asterisks and unicode letters", () => {
+  for (
+    const name of [
+      "a b",
+      " alice",
+      "alice:",
+      "*alice",
+      "é",
+      "jürgen",
+      "名前",
+      "a.b",
+      "a\tb",
+    ]
+  ) {
+    assert.equal(
+      nameProblem(name),
+      "names may contain only letters (a-z, A-Z), digits, _ and -",
+      JSON.stringify(name),
+    );
+  }
+});
+
+Deno.test("nameFromLogin keeps a valid login as it is", () => {
+  assert.equal(nameFromLogin("alice"), "alice");
+  assert.equal(nameFromLogin("Bob-2_x"), "Bob-2_x");
+});
+
+Deno.test("nameFromLogin replaces characters not allowed in names with _", () => {
+  assert.equal(nameFromLogin("john.doe"), "john_doe");
+  assert.equal(nameFromLogin("DOMAIN\\user"), "DOMAIN_user");
+  assert.equal(nameFromLogin("josé"), "jos_");
+});
+
+Deno.test("nameFromLogin shortens a long login to 24 characters", () => {
+  const name = nameFromLogin("a".repeat(40));
+  assert.equal(name, "a".repeat(24));
+  assert.equal(nameProblem(name!), undefined);
+});
+
+Deno.test("nameFromLogin returns undefined when nothing usable is left", () => {
+  assert.equal(nameFromLogin(undefined), undefined);
+  assert.equal(nameFromLogin(""), undefined);
+  assert.equal(nameFromLogin("..."), undefined);
+  assert.equal(nameFromLogin("__--"), undefined);
+});
+
+// --- lines ------------------------------------------------------------------
+
+Deno.test("lines formats messages, actions and private messages", () => {
+  assert.equal(lines.message("alice", "hello"), "alice: hello");
+  assert.equal(lines.action("alice", "waves"), "* alice waves");
+  assert.equal(
+    lines.privateMessage("alice", "bob", "psst"),
+    "[private] alice -> bob: psst",
+  );
+});
+
+Deno.test("lines formats notices and errors with their prefixes", () => {
+  assert.equal(NOTICE_PREFIX, "*** ");
+  assert.equal(ERROR_PREFIX, "*** error: ");
+  assert.equal(lines.notice("hi"), "*** hi");
+  assert.equal(lines.error("bad"), "*** error: bad");
+});
+
+Deno.test("lines formats joins, departures and renames", () => {
+  assert.equal(lines.joined("bob"), "*** bob joined");
+  assert.equal(lines.left("bob"), "*** bob left");
+  assert.equal(lines.left("bob", "timed out"), "*** bob left (timed out)");
+  assert.equal(
+    lines.renamed("guest1", "carol"),
+    "*** guest1 is now known as carol",
+  );
+});
+
+Deno.test("lines formats the welcome and who lines with the online count", () => {
+  assert.equal(
+    lines.welcome("bob", ["alice", "bob"]),
+    "*** Welcome, bob! Online (2): alice, bob. Type /help for commands, /nick NAME to change your name.",
+  );
+  assert.equal(lines.who(["alice"]), "*** Online (1): alice");
+  assert.equal(lines.who(["a", "b", "c"]), "*** Online (3): a, b, c");
+});
+
+Deno.test("lines formats shutdown, full and goodbye lines", () => {
+  assert.equal(lines.shutdown(), "*** server is shutting down");
+  assert.equal(
+    lines.full(256),
+    "*** error: the server is full (256 clients). Try again later.",
+  );
+  assert.equal(lines.goodbye(), "*** Bye!");
+});
+
+// --- OutgoingLine -----------------------------------------------------------
+
+Deno.test("OutgoingLine.bytes is the UTF-8 text followed by \\n", () => {
+  const line = new OutgoingLine("alice: héllo 👋");
+  assert.equal(line.text, "alice: héllo 👋");
+  assert.deepEqual(line.bytes, bytes("alice: héllo 👋\n"));
+  assert.deepEqual(new OutgoingLine("").bytes, new Uint8Array([0x0a]));
+});
+
+Deno.test("OutgoingLine encodes once and returns the same bytes every time", () => {
+  const line = new OutgoingLine("hi");
+  assert.equal(line.bytes, line.bytes);
+});
