@@ -182,10 +182,18 @@ function parseConnect(
     command: "connect",
     hostname: target.hostname,
     port,
-    name: explicitName ?? nameFromLogin(env.USER || env.USERNAME),
+    name: explicitName ?? nameFromLogin(env.USER) ??
+      nameFromLogin(env.USERNAME),
     nameIsExplicit: explicitName !== undefined,
   };
 }
+
+const VALUE_EXAMPLES: Record<string, string> = {
+  "--host": "0.0.0.0",
+  "--port": String(DEFAULT_PORT),
+  "--name": "alice",
+  "--max-clients": "30",
+};
 
 type OptionSpec = Record<
   string,
@@ -207,10 +215,19 @@ function parse(command: string, args: string[], options: OptionSpec) {
       );
     }
     if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+      const name = /--[\w-]+/.exec(option ?? "")?.[0] ?? option ?? "?";
+      if (/does not take an argument/.test(message)) {
+        throw new UsageError(`Option "${name}" does not take a value.`);
+      }
+      if (/ambiguous/.test(message)) {
+        throw new UsageError(
+          `Option "${name}" got a value starting with "-": write it as ${name}=VALUE.`,
+        );
+      }
       throw new UsageError(
-        `Option "${
-          option?.split(" ")[0] ?? "?"
-        }" needs a value, e.g. --port 5000.`,
+        `Option "${name}" needs a value, e.g. ${name} ${
+          VALUE_EXAMPLES[name] ?? "VALUE"
+        }.`,
       );
     }
     throw new UsageError(message.split("\n")[0]);

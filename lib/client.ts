@@ -293,5 +293,5 @@ async function* readServerLines(conn: Deno.TcpConn): AsyncGenerator<string> {
     }
   }
   const rest = splitter.flush();
-  if (rest) yield decodeLine(rest);
+  if (rest?.kind === "line") yield decodeLine(rest.bytes);
 }

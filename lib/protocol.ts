@@ -99,17 +99,17 @@ export class LineSplitter {
    * Returns the unfinished line held back, if any, and forgets it. Used when
    * the connection closes or goes quiet, for clients that never send `\n`.
    */
-  flush(): Uint8Array | undefined {
+  flush(): FramedLine | undefined {
     if (this.#discarding) {
       this.#discarding = false;
       return undefined;
     }
     if (this.#pendingBytes === 0) return undefined;
-    const line = this.#take();
     // A trailing "\r" here would be half of a "\r\n" still on its way.
-    return line[line.length - 1] === CARRIAGE_RETURN
-      ? line.subarray(0, line.length - 1)
-      : line;
+    const line = stripCarriageReturn(this.#take());
+    return line.length > this.#maxLineBytes
+      ? { kind: "oversize", limitBytes: this.#maxLineBytes }
+      : { kind: "line", bytes: line };
   }
 
   #take(): Uint8Array {

@@ -62,6 +62,9 @@ export interface RoomOptions {
  * ```
  */
 export class Room {
+  /** Everyone present, in order of arrival. */
+  readonly #members = new Set<MemberState>();
+  /** The same members, by lower-case name. */
   readonly #byName = new Map<string, MemberState>();
   #guestCounter = 0;
   readonly #onStop: () => void;
@@ -72,12 +75,12 @@ export class Room {
 
   /** Names of everyone present, in order of arrival. */
   get names(): string[] {
-    return [...this.#byName.values()].map((member) => member.name);
+    return [...this.#members].map((member) => member.name);
   }
 
   /** How many members are present. */
   get size(): number {
-    return this.#byName.size;
+    return this.#members.size;
   }
 
   /**
@@ -96,6 +99,7 @@ export class Room {
       peer,
     };
     this.broadcast(lines.joined(name));
+    this.#members.add(member);
     this.#byName.set(name.toLowerCase(), member);
     this.tell(member, lines.welcome(name, this.names));
     return member;
@@ -109,6 +113,7 @@ export class Room {
     const state = member as MemberState;
     if (!state.present) return;
     state.present = false;
+    this.#members.delete(state);
     this.#byName.delete(state.name.toLowerCase());
     this.broadcast(lines.left(state.name, reason));
   }
@@ -116,7 +121,7 @@ export class Room {
   /** Sends a line to everyone present. */
   broadcast(text: string): void {
     const line = new OutgoingLine(text);
-    for (const member of this.#byName.values()) member.peer.send(line);
+    for (const member of this.#members) member.peer.send(line);
   }
 
   /**

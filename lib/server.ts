@@ -9,6 +9,7 @@
 import {
   concatBytes,
   decodeLine,
+  type FramedLine,
   lines,
   LineSplitter,
   OutgoingLine,
@@ -301,7 +302,7 @@ class Connection implements Peer {
     const deliverPartial = () => {
       idleTimer = undefined;
       const partial = splitter.flush();
-      if (partial) this.#room.handleLine(this.#member, decodeLine(partial));
+      if (partial) this.#receive(partial);
     };
     try {
       while (!this.#gone) {
@@ -309,16 +310,7 @@ class Connection implements Peer {
         if (count === null) break;
         clearTimeout(idleTimer);
         for (const event of splitter.push(buffer.subarray(0, count))) {
-          if (event.kind === "line") {
-            this.#room.handleLine(this.#member, decodeLine(event.bytes));
-          } else {
-            this.#room.tell(
-              this.#member,
-              lines.error(
-                `line too long (over ${event.limitBytes} bytes); it was not sent.`,
-              ),
-            );
-          }
+          this.#receive(event);
         }
         if (splitter.pendingBytes > 0) {
           idleTimer = setTimeout(deliverPartial, IDLE_FLUSH_MS);
@@ -334,5 +326,18 @@ class Connection implements Peer {
     deliverPartial();
     this.#room.leave(this.#member);
     this.close();
+  }
+
+  #receive(event: FramedLine): void {
+    if (event.kind === "line") {
+      this.#room.handleLine(this.#member, decodeLine(event.bytes));
+    } else {
+      this.#room.tell(
+        this.#member,
+        lines.error(
+          `line too long (over ${event.limitBytes} bytes); it was not sent.`,
+        ),
+      );
+    }
   }
 }
