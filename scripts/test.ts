@@ -48,9 +48,13 @@ const status = await child.status;
 // deno-lint-ignore no-control-regex -- removing colour codes
 const plain = tail.replace(/\x1b\[[0-9;]*m/g, "");
 const totals = /(\d+) passed[^\n]*?\| (\d+) failed/.exec(plain);
+const ignored = Number(/\| (\d+) ignored/.exec(plain)?.[1] ?? 0);
 const passed = Number(totals?.[1] ?? 0);
 let failed = Number(totals?.[2] ?? 0) + failedChecks;
 if (!totals && !status.success) failed++;
 if (failedChecks > 0) console.log(`${failedChecks} static check(s) failed`);
-console.log(`${passed} passed, ${failed} failed`);
+console.log(
+  `${passed} passed, ${failed} failed` +
+    (ignored ? `, ${ignored} skipped` : ""),
+);
 Deno.exit(failed === 0 && status.success ? 0 : 1);

@@ -7,20 +7,14 @@
  * @module
  */
 
-import denoConfig from "../deno.json" with { type: "json" };
+import { PERMISSION_FLAGS } from "../scripts/dist.ts";
+
+export { PERMISSION_FLAGS };
 
 /** Longest any single wait in a test may take before the test fails. */
 export const WAIT_MS = 10_000;
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-/**
- * The `--allow-*` flags of `deno task compile`, so that a permission the
- * binary lacks makes a test fail here too.
- */
-export const PERMISSION_FLAGS: string[] = denoConfig.tasks.compile
-  .split(/\s+/)
-  .filter((word) => word.startsWith("--allow-"));
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -131,12 +125,24 @@ export class ChatProcess {
   readonly stderr: LineCollector;
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array> | undefined;
 
+  /**
+   * Runs `chat ARGS`: `main.ts` under the binary's permission flags, or the
+   * compiled binary at `options.program`.
+   */
   constructor(
     args: string[],
-    options: { stdin?: boolean; env?: Record<string, string> } = {},
+    options: {
+      stdin?: boolean;
+      env?: Record<string, string>;
+      program?: string;
+    } = {},
   ) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", ...PERMISSION_FLAGS, MAIN, ...args],
+    const [program, programArgs] = options.program ? [options.program, args] : [
+      Deno.execPath(),
+      ["run", "--quiet", ...PERMISSION_FLAGS, MAIN, ...args],
+    ];
+    this.child = new Deno.Command(program, {
+      args: programArgs,
       stdin: options.stdin ? "piped" : "null",
       stdout: "piped",
       stderr: "piped",
@@ -153,7 +159,7 @@ export class ChatProcess {
   /** Starts `chat serve --port 0 ...` and waits for the port it bound. */
   static async serve(
     args: string[] = [],
-    options: { stdin?: boolean } = {},
+    options: { stdin?: boolean; program?: string } = {},
   ): Promise<ChatProcess> {
     const server = new ChatProcess(
       ["serve", "--host", "127.0.0.1", "--port", "0", ...args],
