@@ -55,10 +55,16 @@ if (import.meta.main) {
       ],
       stdout: "inherit",
       stderr: "piped",
+      env: { NO_COLOR: "1" },
     }).output();
     if (!result.success) {
-      const why = new TextDecoder().decode(result.stderr).trim().split("\n")
-        .at(-1);
+      // deno compile explains itself as a chain of causes; the last one
+      // (before any backtrace) is the root of it.
+      const lines = new TextDecoder().decode(result.stderr).split("\n");
+      const causes = lines
+        .map((line) => /^\s*\d+: (.+)$/.exec(line)?.[1].trim())
+        .filter((cause) => cause && cause !== "<unknown>");
+      const why = causes.at(-1) ?? lines[0];
       console.error(
         `chat dist: could not build ${target}: ${why}\n` +
           "deno compile downloads the Deno runtime for each target; " +
