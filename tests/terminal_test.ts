@@ -1,0 +1,213 @@
+/**
+ * `chat connect` in a real terminal: tmux gives it a pseudo-terminal, keys
+ * are typed with `send-keys` and the screen is read with `capture-pane`.
+ * Skipped, with a line saying so, where tmux is not installed.
+ */
+
+import assert from "node:assert/strict";
+import {
+  ChatProcess,
+  deadline,
+  PERMISSION_FLAGS,
+  TcpClient,
+  WAIT_MS,
+} from "./harness.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+const tmuxFound = await new Deno.Command("tmux", { args: ["-V"] }).output()
+  .then((result) => result.success, () => false);
+if (!tmuxFound) {
+  console.log(
+    "terminal tests skipped: tmux is not installed (apt-get install tmux)",
+  );
+}
+
+/** A private tmux server with one window running a command. */
+class Terminal {
+  readonly #socket = `chat-test-${crypto.randomUUID()}`;
+
+  async start(command: string[], env: Record<string, string>): Promise<void> {
+    const assignments = Object.entries(env).map(([key, value]) =>
+      `${key}=${shellQuote(value)}`
+    );
+    // The shell prints the exit status once the program ends, then waits.
+    const script = `env -u NO_COLOR ${assignments.join(" ")} ${
+      command.map(shellQuote).join(" ")
+    }; echo "EXIT=$?"; sleep 60`;
+    await this.#tmux([
+      "new-session",
+      "-d",
+      "-x",
+      "100",
+      "-y",
+      "30",
+      script,
+    ]);
+  }
+
+  /** Types text; `Enter`, `C-c` and `C-d` are keys. */
+  async keys(...keys: string[]): Promise<void> {
+    await this.#tmux(["send-keys", "-t", "0", ...keys]);
+  }
+
+  /** What the screen shows now; with `escapes`, including colours. */
+  async screen(escapes = false): Promise<string> {
+    return await this.#tmux([
+      "capture-pane",
+      "-p",
+      ...(escapes ? ["-e"] : []),
+      "-t",
+      "0",
+    ]);
+  }
+
+  /** Polls the screen until `test` passes; fails after the deadline. */
+  async waitFor(
+    what: string,
+    test: (screen: string) => boolean,
+    escapes = false,
+  ): Promise<string> {
+    let last = "";
+    try {
+      return await deadline(
+        (async () => {
+          for (let polls = 0; polls < WAIT_MS / 20; polls++) {
+            last = await this.screen(escapes);
+            if (test(last)) return last;
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          throw new Error("gave up polling");
+        })(),
+        what,
+      );
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; screen:\n${last}`);
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#tmux(["kill-server"]).catch(() => {});
+  }
+
+  async #tmux(args: string[]): Promise<string> {
+    const result = await new Deno.Command("tmux", {
+      args: ["-L", this.#socket, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!result.success) {
+      throw new Error(
+        `tmux ${args[0]} failed: ${new TextDecoder().decode(result.stderr)}`,
+      );
+    }
+    return new TextDecoder().decode(result.stdout);
+  }
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+function connectCommand(port: number): string[] {
+  return [
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    ...PERMISSION_FLAGS,
+    MAIN,
+    "connect",
+    `127.0.0.1:${port}`,
+    "--name",
+    "alice",
+  ];
+}
+
+/** The lines of a screen, without trailing blank ones. */
+function rows(screen: string): string[] {
+  return screen.trimEnd().split("\n").map((row) => row.trimEnd());
+}
+
+Deno.test({
+  name:
+    "at a terminal, incoming lines appear above the input line without disturbing what is typed",
+  ignore: !tmuxFound,
+  async fn() {
+    await using server = await ChatProcess.serve();
+    await using bob = await TcpClient.join(server.port, "bob");
+    await using terminal = new Terminal();
+    await terminal.start(connectCommand(server.port), {
+      TERM: "xterm-256color",
+    });
+    await terminal.waitFor(
+      "the name to be taken",
+      (screen) => screen.includes("*** guest2 is now known as alice"),
+    );
+    await terminal.keys("half typed");
+    await terminal.waitFor("the typed text", (s) => s.includes("> half typed"));
+    await bob.send("interruption");
+    const screen = await terminal.waitFor(
+      "bob's line",
+      (s) => s.includes("bob: interruption"),
+    );
+    const lines = rows(screen);
+    assert.equal(lines.at(-1), "> half typed", screen);
+    assert.equal(lines.at(-2), "bob: interruption", screen);
+
+    // Enter sends the whole line; it is replaced by the server's copy.
+    await terminal.keys(" and finished", "Enter");
+    await bob.received.waitFor("alice: half typed and finished");
+    const after = await terminal.waitFor(
+      "alice's own line",
+      (s) => s.includes("alice: half typed and finished"),
+    );
+    assert.equal(rows(after).at(-1), ">", after);
+    assert.ok(!after.includes("> half typed and finished"), after);
+
+    // Colours: names and notices are styled.
+    const colored = await terminal.screen(true);
+    // (tmux re-encodes colour codes, so look for one, not for ours exactly.)
+    const bobRow = colored.split("\n").find((row) =>
+      row.includes("bob") && row.includes(": interruption")
+    );
+    assert.ok(bobRow?.startsWith("\x1b["), `no colour on: ${bobRow}`);
+
+    // History: the up arrow brings the last line back.
+    await terminal.keys("Up");
+    await terminal.waitFor(
+      "the recalled line",
+      (s) => rows(s).at(-1) === "> half typed and finished",
+    );
+    await terminal.keys("C-u", "C-c");
+    await terminal.waitFor("exit status 0", (s) => s.includes("EXIT=0"));
+    await bob.received.waitFor("*** alice left");
+  },
+});
+
+Deno.test({
+  name: "at a terminal, NO_COLOR turns colour off and Ctrl-D quits with 0",
+  ignore: !tmuxFound,
+  async fn() {
+    await using server = await ChatProcess.serve();
+    await using bob = await TcpClient.join(server.port, "bob");
+    await using terminal = new Terminal();
+    await terminal.start(connectCommand(server.port), {
+      TERM: "xterm-256color",
+      NO_COLOR: "1",
+    });
+    await terminal.waitFor(
+      "the name to be taken",
+      (screen) => screen.includes("*** guest2 is now known as alice"),
+    );
+    await bob.send("\x1b[31mno colour please");
+    const colored = await terminal.waitFor(
+      "bob's line",
+      (s) => s.includes("bob: no colour please"),
+      true,
+    );
+    const line = colored.split("\n").find((row) => row.includes("bob: no"));
+    assert.equal(line?.trimEnd(), "bob: no colour please");
+    await terminal.keys("C-d");
+    await terminal.waitFor("exit status 0", (s) => s.includes("EXIT=0"));
+  },
+});
