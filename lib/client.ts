@@ -12,12 +12,7 @@ import {
   LineSplitter,
   OutgoingLine,
 } from "./protocol.ts";
-import {
-  formatForTerminal,
-  type LineConsole,
-  openConsole,
-  writeStdout,
-} from "./terminal.ts";
+import { type LineConsole, openConsole } from "./terminal.ts";
 
 /** Give up connecting after this long. */
 export const CONNECT_TIMEOUT_MS = 10_000;
@@ -132,12 +127,16 @@ class ClientSession {
   #serverShutDown = false;
   #writes: Promise<void> = Promise.resolve();
   #writeFailed = false;
+  /** Settles once the name is settled; typed lines wait for it. */
+  readonly #ready: Promise<void>;
+  #markReady!: () => void;
 
   constructor(conn: Deno.TcpConn, options: ClientOptions) {
     this.#conn = conn;
     this.#options = options;
     this.#incoming = readServerLines(conn);
     this.#where = formatAddress(options.hostname, options.port);
+    this.#ready = new Promise((resolve) => this.#markReady = resolve);
   }
 
   async run(): Promise<number> {
@@ -154,19 +153,23 @@ class ClientSession {
         }`,
       );
     }
-    this.#show(welcome);
     this.#ownName = WELCOME.exec(welcome)?.[1] ?? "";
+    this.#console = openConsole({
+      onLine: async (line) => {
+        await this.#ready;
+        await this.#onTyped(line);
+      },
+      onEnd: () => this.quit(),
+      onInterrupt: () => this.quit(),
+      ownName: () => this.#ownName,
+    });
+    this.#show(welcome);
     const name = this.#options.name;
     if (name !== undefined && name !== this.#ownName) {
       const ended = await this.#takeName(name);
       if (ended !== undefined) return ended;
     }
-    this.#console = openConsole({
-      onLine: (line) => this.#onTyped(line),
-      onEnd: () => this.quit(),
-      onInterrupt: () => this.quit(),
-      ownName: () => this.#ownName,
-    });
+    this.#markReady();
     return await this.#relay();
   }
 
@@ -235,7 +238,7 @@ class ClientSession {
   quit(): void {
     if (this.#quitting) return;
     this.#quitting = true;
-    this.#send("/quit");
+    void this.#ready.then(() => this.#send("/quit"));
     // A server that never closes must not keep us waiting forever.
     setTimeout(() => this.dispose(), QUIT_GRACE_MS);
   }
@@ -263,16 +266,7 @@ class ClientSession {
   }
 
   #show(line: string): void {
-    if (this.#console) return this.#console.print(line);
-    const interactive = Deno.stdout.isTerminal();
-    writeStdout(
-      (interactive
-        ? formatForTerminal(line, {
-          ownName: this.#ownName,
-          color: !Deno.noColor,
-        })
-        : line) + "\n",
-    );
+    this.#console?.print(line);
   }
 }
 

@@ -78,11 +78,6 @@ export class Room {
     return [...this.#members].map((member) => member.name);
   }
 
-  /** How many members are present. */
-  get size(): number {
-    return this.#members.size;
-  }
-
   /**
    * Adds a member under a fresh `guestN` name (or `name`, for the host),
    * sends it the welcome line and tells everyone else.

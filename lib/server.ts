@@ -37,8 +37,6 @@ export interface ServerOptions {
   maxClients: number;
   /** Outgoing queue limit per connection, in bytes. */
   queueLimitBytes?: number;
-  /** Called once the server has fully shut down. */
-  onStop?: () => void;
 }
 
 /** A problem the person starting the server can act on. */
@@ -91,19 +89,9 @@ export class ChatServer {
     }
   }
 
-  /** The address actually bound. */
-  get addr(): Deno.NetAddr {
-    return this.#listener.addr;
-  }
-
   /** The port actually bound (useful with port 0). */
   get port(): number {
     return this.#listener.addr.port;
-  }
-
-  /** How many network clients are connected. */
-  get clientCount(): number {
-    return this.#connections.size;
   }
 
   /** Resolves once the server has shut down. */
@@ -133,7 +121,6 @@ export class ChatServer {
     clearTimeout(timer);
     for (const connection of this.#connections) connection.abort();
     this.#resolveStopped();
-    this.#options.onStop?.();
   }
 
   async #acceptLoop(): Promise<void> {

@@ -101,8 +101,6 @@ export interface ConsoleHandlers {
 
 /** Where received lines are shown. */
 export interface LineConsole {
-  /** True when attached to a terminal (line editing, colours). */
-  readonly interactive: boolean;
   /** Shows one received line without disturbing what is being typed. */
   print(line: string): void;
   /** Stops reading input. */
@@ -123,7 +121,7 @@ export function openConsole(handlers: ConsoleHandlers): LineConsole {
 const encoder = new TextEncoder();
 
 /** Writes all of `text` to stdout, ignoring a closed stdout. */
-export function writeStdout(text: string): void {
+function writeStdout(text: string): void {
   const bytes = encoder.encode(text);
   try {
     for (let offset = 0; offset < bytes.length;) {
@@ -154,7 +152,6 @@ function openPipeConsole(handlers: ConsoleHandlers): LineConsole {
     if (!closed) handlers.onEnd();
   })();
   return {
-    interactive: false,
     print: (line) => writeStdout(line + "\n"),
     close() {
       if (closed) return;
@@ -196,7 +193,6 @@ function openTerminalConsole(handlers: ConsoleHandlers): LineConsole {
   });
   rl.prompt();
   return {
-    interactive: true,
     print(line) {
       readline.clearLine(process.stdout, 0);
       readline.cursorTo(process.stdout, 0);
