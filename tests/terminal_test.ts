@@ -109,18 +109,33 @@ function shellQuote(text: string): string {
   return `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
-function connectCommand(port: number): string[] {
-  return [
-    Deno.execPath(),
-    "run",
-    "--quiet",
-    ...PERMISSION_FLAGS,
-    MAIN,
-    "connect",
-    `127.0.0.1:${port}`,
-    "--name",
-    "alice",
-  ];
+/**
+ * Runs `chat connect --name alice` in the terminal and waits until the name
+ * is hers (bob, the first guest, is already in the room).
+ */
+async function connectAlice(
+  terminal: Terminal,
+  port: number,
+  env: Record<string, string> = {},
+): Promise<void> {
+  await terminal.start(
+    [
+      Deno.execPath(),
+      "run",
+      "--quiet",
+      ...PERMISSION_FLAGS,
+      MAIN,
+      "connect",
+      `127.0.0.1:${port}`,
+      "--name",
+      "alice",
+    ],
+    { TERM: "xterm-256color", ...env },
+  );
+  await terminal.waitFor(
+    "the name to be taken",
+    (screen) => screen.includes("*** guest2 is now known as alice"),
+  );
 }
 
 /** The lines of a screen, without trailing blank ones. */
@@ -136,13 +151,7 @@ Deno.test({
     await using server = await ChatProcess.serve();
     await using bob = await TcpClient.join(server.port, "bob");
     await using terminal = new Terminal();
-    await terminal.start(connectCommand(server.port), {
-      TERM: "xterm-256color",
-    });
-    await terminal.waitFor(
-      "the name to be taken",
-      (screen) => screen.includes("*** guest2 is now known as alice"),
-    );
+    await connectAlice(terminal, server.port);
     await terminal.keys("half typed");
     await terminal.waitFor("the typed text", (s) => s.includes("> half typed"));
     await bob.send("interruption");
@@ -191,14 +200,7 @@ Deno.test({
     await using server = await ChatProcess.serve();
     await using bob = await TcpClient.join(server.port, "bob");
     await using terminal = new Terminal();
-    await terminal.start(connectCommand(server.port), {
-      TERM: "xterm-256color",
-      NO_COLOR: "1",
-    });
-    await terminal.waitFor(
-      "the name to be taken",
-      (screen) => screen.includes("*** guest2 is now known as alice"),
-    );
+    await connectAlice(terminal, server.port, { NO_COLOR: "1" });
     await bob.send("\x1b[31mno colour please");
     const colored = await terminal.waitFor(
       "bob's line",
