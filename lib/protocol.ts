@@ -265,7 +265,9 @@ export const lines = {
     `${NOTICE_PREFIX}Online (${online.length}): ${online.join(", ")}`,
   shutdown: (): string => `${NOTICE_PREFIX}server is shutting down`,
   full: (maxClients: number): string =>
-    `${ERROR_PREFIX}the server is full (${maxClients} clients). Try again later.`,
+    `${ERROR_PREFIX}the server is full (${maxClients} ${
+      maxClients === 1 ? "client" : "clients"
+    }). Try again later.`,
   goodbye: (): string => `${NOTICE_PREFIX}Bye!`,
 };
 

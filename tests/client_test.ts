@@ -159,6 +159,17 @@ Deno.test("a refused --name is one clear line and exit 1", async () => {
   );
 });
 
+Deno.test("a full server's refusal is one clear line and exit 1", async () => {
+  await using server = await ChatProcess.serve(["--max-clients", "1"]);
+  await using _occupant = await TcpClient.join(server.port);
+  const result = await run(["connect", `127.0.0.1:${server.port}`]);
+  assertOneLineError(
+    result,
+    1,
+    `chat: The server at 127.0.0.1:${server.port} refused the connection: the server is full (1 client). Try again later.`,
+  );
+});
+
 Deno.test("connecting to a port where nothing listens: connection refused, exit 1", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = listener.addr.port;
