@@ -17,6 +17,9 @@ import { type LineConsole, openConsole } from "./terminal.ts";
 /** Give up connecting after this long. */
 export const CONNECT_TIMEOUT_MS = 10_000;
 
+/** A chat server greets at once; give up on a silent one after this long. */
+export const WELCOME_TIMEOUT_MS = 10_000;
+
 /** After sending `/quit`, wait this long for the server to close. */
 export const QUIT_GRACE_MS = 5_000;
 
@@ -140,7 +143,22 @@ class ClientSession {
   }
 
   async run(): Promise<number> {
-    const welcome = await this.#next();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const silent = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new ClientError(
+              `The server at ${this.#where} said nothing for ${
+                WELCOME_TIMEOUT_MS / 1000
+              } s. Is "chat serve" what is running on port ${this.#options.port}?`,
+            ),
+          ),
+        WELCOME_TIMEOUT_MS,
+      );
+    });
+    const welcome = await Promise.race([this.#next(), silent])
+      .finally(() => clearTimeout(timer));
     if (welcome === undefined) {
       throw new ClientError(
         `The server at ${this.#where} closed the connection before saying anything.`,

@@ -7,9 +7,12 @@ import assert from "node:assert/strict";
 import { ChatProcess, PERMISSION_FLAGS, TcpClient } from "./harness.ts";
 
 /** Runs `chat ARGS` to completion and returns its status and output. */
-async function run(args: string[], env: Record<string, string> = {}) {
-  await using child = new ChatProcess(args, { env });
-  const status = await child.exit();
+async function run(
+  args: string[],
+  options: { env?: Record<string, string>; ms?: number } = {},
+) {
+  await using child = new ChatProcess(args, { env: options.env });
+  const status = await child.exit(options.ms);
   return {
     code: status.code,
     stdout: child.stdout.lines,
@@ -168,6 +171,29 @@ Deno.test("a full server's refusal is one clear line and exit 1", async () => {
     1,
     `chat: The server at 127.0.0.1:${server.port} refused the connection: the server is full (1 client). Try again later.`,
   );
+});
+
+Deno.test("a server that never greets is reported after 10 s, exit 1", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) accepted.push(conn);
+  })().catch(() => {});
+  try {
+    const port = listener.addr.port;
+    const result = await run(["connect", `127.0.0.1:${port}`], {
+      ms: 20_000,
+    });
+    assertOneLineError(
+      result,
+      1,
+      `chat: The server at 127.0.0.1:${port} said nothing for 10 s. Is "chat serve" what is running on port ${port}?`,
+    );
+  } finally {
+    listener.close();
+    for (const conn of accepted) conn.close();
+    await accepting;
+  }
 });
 
 Deno.test("connecting to a port where nothing listens: connection refused, exit 1", async () => {
