@@ -27,6 +27,22 @@ export const TARGETS: [target: string, file: string][] = [
   ["x86_64-pc-windows-msvc", "chat-windows-x64.exe"],
 ];
 
+/**
+ * Arguments for `deno compile` building `chat` into `output`, for `target`
+ * (this machine when omitted), with the binary's permissions.
+ */
+export function compileArgs(output: string, target?: string): string[] {
+  return [
+    "compile",
+    "--quiet",
+    ...PERMISSION_FLAGS,
+    ...(target ? ["--target", target] : []),
+    "--output",
+    output,
+    new URL("../main.ts", import.meta.url).pathname,
+  ];
+}
+
 async function sha256Hex(path: string): Promise<string> {
   const digest = await crypto.subtle.digest(
     "SHA-256",
@@ -43,16 +59,7 @@ if (import.meta.main) {
   for (const [target, file] of TARGETS) {
     console.log(`Building dist/${file} (${target})`);
     const result = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "compile",
-        "--quiet",
-        ...PERMISSION_FLAGS,
-        "--target",
-        target,
-        "--output",
-        `dist/${file}`,
-        "main.ts",
-      ],
+      args: compileArgs(`dist/${file}`, target),
       stdout: "inherit",
       stderr: "piped",
       env: { NO_COLOR: "1" },

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ChatProcess, PERMISSION_FLAGS, TcpClient } from "./harness.ts";
+import { chatCommand, ChatProcess, TcpClient } from "./harness.ts";
 
 /** Runs `chat ARGS` to completion and returns its status and output. */
 async function run(
@@ -224,16 +224,7 @@ Deno.test("an unknown host is one clear line and exit 1", async (t) => {
     return;
   }
   const child = new Deno.Command("unshare", {
-    args: [
-      "--net",
-      Deno.execPath(),
-      "run",
-      "--quiet",
-      ...PERMISSION_FLAGS,
-      new URL("../main.ts", import.meta.url).pathname,
-      "connect",
-      "no-such-host.invalid",
-    ],
+    args: ["--net", ...chatCommand(["connect", "no-such-host.invalid"])],
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },

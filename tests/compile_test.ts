@@ -10,7 +10,7 @@
  */
 
 import assert from "node:assert/strict";
-import { PERMISSION_FLAGS } from "../scripts/dist.ts";
+import { compileArgs } from "../scripts/dist.ts";
 import { ChatProcess, TcpClient } from "./harness.ts";
 
 const denort = Deno.env.get("DENORT_BIN");
@@ -30,14 +30,7 @@ Deno.test({
     try {
       const binary = `${dir}/chat`;
       const build = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "compile",
-          "--quiet",
-          ...PERMISSION_FLAGS,
-          "--output",
-          binary,
-          new URL("../main.ts", import.meta.url).pathname,
-        ],
+        args: compileArgs(binary),
         stdout: "piped",
         stderr: "piped",
       }).output();

@@ -9,12 +9,25 @@
 
 import { PERMISSION_FLAGS } from "../scripts/dist.ts";
 
-export { PERMISSION_FLAGS };
-
 /** Longest any single wait in a test may take before the test fails. */
 export const WAIT_MS = 10_000;
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+/**
+ * The command line that runs `chat ARGS` from source with the compiled
+ * binary's permissions: program first, then its arguments.
+ */
+export function chatCommand(args: string[]): [string, ...string[]] {
+  return [
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    ...PERMISSION_FLAGS,
+    MAIN,
+    ...args,
+  ];
+}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -137,10 +150,9 @@ export class ChatProcess {
       program?: string;
     } = {},
   ) {
-    const [program, programArgs] = options.program ? [options.program, args] : [
-      Deno.execPath(),
-      ["run", "--quiet", ...PERMISSION_FLAGS, MAIN, ...args],
-    ];
+    const [program, ...programArgs] = options.program
+      ? [options.program, ...args]
+      : chatCommand(args);
     this.child = new Deno.Command(program, {
       args: programArgs,
       stdin: options.stdin ? "piped" : "null",

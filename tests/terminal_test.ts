@@ -6,14 +6,12 @@
 
 import assert from "node:assert/strict";
 import {
+  chatCommand,
   ChatProcess,
   deadline,
-  PERMISSION_FLAGS,
   TcpClient,
   WAIT_MS,
 } from "./harness.ts";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 const tmuxFound = await new Deno.Command("tmux", { args: ["-V"] }).output()
   .then((result) => result.success, () => false);
@@ -119,17 +117,7 @@ async function connectAlice(
   env: Record<string, string> = {},
 ): Promise<void> {
   await terminal.start(
-    [
-      Deno.execPath(),
-      "run",
-      "--quiet",
-      ...PERMISSION_FLAGS,
-      MAIN,
-      "connect",
-      `127.0.0.1:${port}`,
-      "--name",
-      "alice",
-    ],
+    chatCommand(["connect", `127.0.0.1:${port}`, "--name", "alice"]),
     { TERM: "xterm-256color", ...env },
   );
   await terminal.waitFor(
