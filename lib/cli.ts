@@ -7,6 +7,7 @@
 
 import { parseArgs } from "node:util";
 import { nameFromLogin, nameProblem } from "./protocol.ts";
+import { parseFingerprint } from "./tls.ts";
 
 /** Port used when none is given. */
 export const DEFAULT_PORT = 5000;
@@ -23,20 +24,49 @@ export class UsageError extends Error {
 export type Invocation =
   | { command: "help"; text: string }
   | { command: "version" }
-  | {
-    command: "serve";
-    hostname: string;
-    port: number;
-    name: string;
-    maxClients: number;
-  }
-  | {
-    command: "connect";
-    hostname: string;
-    port: number;
-    name?: string;
-    nameIsExplicit: boolean;
-  };
+  | ({ command: "serve" } & ServeOptions)
+  | ({ command: "connect" } & ConnectOptions);
+
+/** What `chat serve` was asked for; see {@linkcode SERVE_HELP}. */
+export interface ServeOptions {
+  hostname: string;
+  port: number;
+  name: string;
+  maxClients: number;
+  /** 0: no per-address limit. */
+  maxPerAddress: number;
+  /** 0: no deadline. */
+  handshakeTimeoutMs: number;
+  /** 0: heartbeat clients are never timed out. */
+  heartbeatTimeoutMs: number;
+  flood: { burst: number; perSecond: number; disconnectAfter: number };
+  /** True with `--password`: read it from CHAT_PASSWORD or the terminal. */
+  askPassword: boolean;
+  /** Self-signed certificate made at start, or certificate files. */
+  tls?: { selfSigned: true } | { certFile: string; keyFile: string };
+}
+
+/** What `chat connect` was asked for; see {@linkcode CONNECT_HELP}. */
+export interface ConnectOptions {
+  hostname: string;
+  port: number;
+  name?: string;
+  nameIsExplicit: boolean;
+  /** Connect with TLS: pinned to a fingerprint, or verified (with a CA file). */
+  tls?: { fingerprint: string } | { caFile?: string };
+}
+
+/** Flood control defaults: see `chat serve --help`. */
+export const DEFAULT_FLOOD = { burst: 20, perSecond: 5, disconnectAfter: 100 };
+
+/** Default `--max-per-ip`. */
+export const DEFAULT_MAX_PER_ADDRESS = 8;
+
+/** Default `--handshake-timeout`, in seconds. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_S = 30;
+
+/** Default `--heartbeat-timeout`, in seconds. */
+export const DEFAULT_HEARTBEAT_TIMEOUT_S = 60;
 
 /** Help for `chat` itself. */
 export const MAIN_HELP = `chat: a chat room for everyone on the local network
@@ -59,8 +89,28 @@ Options:
   --host ADDRESS      address to listen on (default 0.0.0.0: every network)
   --port PORT         port to listen on, 0 for any free port (default ${DEFAULT_PORT})
   --name NAME         your name in the room (default host)
+  --password          ask for a room password (or take it from CHAT_PASSWORD);
+                      newcomers must send /pass PASSWORD first
+  --tls               encrypt, with a certificate made at start; prints its
+                      fingerprint for chat connect --fingerprint
+  --tls-cert FILE     encrypt with this certificate (PEM) ...
+  --tls-key FILE      ... and its private key (PEM)
+  -h, --help          show this help
+
+Limits (0 turns a limit off):
   --max-clients N     most people connected at once (default ${DEFAULT_MAX_CLIENTS})
-  -h, --help          show this help`;
+  --max-per-ip N      most connections from one address (default ${DEFAULT_MAX_PER_ADDRESS})
+  --handshake-timeout SECONDS
+                      time to join after connecting (default ${DEFAULT_HANDSHAKE_TIMEOUT_S})
+  --heartbeat-timeout SECONDS
+                      drop a chat client silent this long (default ${DEFAULT_HEARTBEAT_TIMEOUT_S})
+  --flood-burst N     lines anyone may send at once (default ${DEFAULT_FLOOD.burst})
+  --flood-rate N      lines per second after that (default ${DEFAULT_FLOOD.perSecond})
+  --flood-disconnect N
+                      refused lines in a row that disconnect the sender
+                      (default ${DEFAULT_FLOOD.disconnectAfter})
+
+Host commands at the console: /kick /ban /mute /unmute NAME, /topic TEXT.`;
 
 /** Help for `chat connect`. */
 export const CONNECT_HELP = `Usage: chat connect <host>[:port] [options]
@@ -70,7 +120,14 @@ Joins the chat room at <host>, e.g. chat connect 192.168.1.23
 Options:
   --port PORT         port of the room (default ${DEFAULT_PORT})
   --name NAME         your name (default: your login name)
+  --tls               encrypt; the server's certificate must be trusted
+  --ca FILE           ... or signed by this certificate authority (PEM)
+  --fingerprint SHA256
+                      encrypt, accepting only the certificate with this
+                      fingerprint (printed by chat serve --tls)
   -h, --help          show this help
+
+A room with a password asks for it (or takes it from CHAT_PASSWORD).
 
 In the chat: /help lists commands; /quit, stop, Ctrl-C or Ctrl-D leaves.`;
 
@@ -121,6 +178,16 @@ function parseServe(args: string[]): Invocation {
     port: { type: "string" },
     name: { type: "string" },
     "max-clients": { type: "string" },
+    "max-per-ip": { type: "string" },
+    "handshake-timeout": { type: "string" },
+    "heartbeat-timeout": { type: "string" },
+    "flood-burst": { type: "string" },
+    "flood-rate": { type: "string" },
+    "flood-disconnect": { type: "string" },
+    password: { type: "boolean" },
+    tls: { type: "boolean" },
+    "tls-cert": { type: "string" },
+    "tls-key": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) return { command: "help", text: SERVE_HELP };
@@ -133,16 +200,46 @@ function parseServe(args: string[]): Invocation {
   }
   const name = (values.name as string | undefined) ?? "host";
   checkName(name);
+  const count = (option: string, fallback: number, min: number) =>
+    parseCount(
+      `--${option}`,
+      values[option] as string | undefined,
+      fallback,
+      min,
+    );
+  const certFile = values["tls-cert"] as string | undefined;
+  const keyFile = values["tls-key"] as string | undefined;
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new UsageError(
+      `--tls-cert and --tls-key go together: give the certificate and its key.`,
+    );
+  }
   return {
     command: "serve",
     hostname: (values.host as string | undefined) ?? "0.0.0.0",
     port: parsePort(values.port as string | undefined, DEFAULT_PORT, true),
     name,
-    maxClients: parseCount(
-      "--max-clients",
-      values["max-clients"] as string | undefined,
-      DEFAULT_MAX_CLIENTS,
-    ),
+    maxClients: count("max-clients", DEFAULT_MAX_CLIENTS, 1),
+    maxPerAddress: count("max-per-ip", DEFAULT_MAX_PER_ADDRESS, 0),
+    handshakeTimeoutMs:
+      count("handshake-timeout", DEFAULT_HANDSHAKE_TIMEOUT_S, 0) * 1000,
+    heartbeatTimeoutMs:
+      count("heartbeat-timeout", DEFAULT_HEARTBEAT_TIMEOUT_S, 0) * 1000,
+    flood: {
+      burst: count("flood-burst", DEFAULT_FLOOD.burst, 1),
+      perSecond: count("flood-rate", DEFAULT_FLOOD.perSecond, 0),
+      disconnectAfter: count(
+        "flood-disconnect",
+        DEFAULT_FLOOD.disconnectAfter,
+        0,
+      ),
+    },
+    askPassword: values.password === true,
+    tls: certFile !== undefined && keyFile !== undefined
+      ? { certFile, keyFile }
+      : values.tls
+      ? { selfSigned: true }
+      : undefined,
   };
 }
 
@@ -153,6 +250,9 @@ function parseConnect(
   const { values, positionals } = parse("connect", args, {
     port: { type: "string" },
     name: { type: "string" },
+    tls: { type: "boolean" },
+    ca: { type: "string" },
+    fingerprint: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) return { command: "help", text: CONNECT_HELP };
@@ -185,7 +285,31 @@ function parseConnect(
     name: explicitName ?? nameFromLogin(env.USER) ??
       nameFromLogin(env.USERNAME),
     nameIsExplicit: explicitName !== undefined,
+    tls: connectTls(values),
   };
+}
+
+function connectTls(
+  values: Record<string, string | boolean | undefined>,
+): ConnectOptions["tls"] {
+  const fingerprintText = values.fingerprint as string | undefined;
+  const caFile = values.ca as string | undefined;
+  if (fingerprintText !== undefined) {
+    if (caFile !== undefined) {
+      throw new UsageError(
+        `Give either --fingerprint or --ca, not both: the fingerprint already names the one certificate to accept.`,
+      );
+    }
+    const fingerprint = parseFingerprint(fingerprintText);
+    if (!fingerprint) {
+      throw new UsageError(
+        `Bad fingerprint "${fingerprintText}": copy the 64 hexadecimal digits that "chat serve --tls" printed (colons optional).`,
+      );
+    }
+    return { fingerprint };
+  }
+  if (caFile !== undefined || values.tls) return { caFile };
+  return undefined;
 }
 
 const VALUE_EXAMPLES: Record<string, string> = {
@@ -193,6 +317,16 @@ const VALUE_EXAMPLES: Record<string, string> = {
   "--port": String(DEFAULT_PORT),
   "--name": "alice",
   "--max-clients": "30",
+  "--max-per-ip": "8",
+  "--handshake-timeout": "30",
+  "--heartbeat-timeout": "60",
+  "--flood-burst": "20",
+  "--flood-rate": "5",
+  "--flood-disconnect": "100",
+  "--tls-cert": "cert.pem",
+  "--tls-key": "key.pem",
+  "--ca": "ca.pem",
+  "--fingerprint": "AB:CD:...",
 };
 
 type OptionSpec = Record<
@@ -260,12 +394,13 @@ function parseCount(
   option: string,
   text: string | undefined,
   fallback: number,
+  min: number,
 ): number {
   if (text === undefined) return fallback;
   const count = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
-  if (!(count >= 1)) {
+  if (!(count >= min)) {
     throw new UsageError(
-      `Bad value "${text}" for ${option}: use a whole number of 1 or more.`,
+      `Bad value "${text}" for ${option}: use a whole number of ${min} or more.`,
     );
   }
   return count;

@@ -12,7 +12,13 @@ import {
   LineSplitter,
   OutgoingLine,
 } from "./protocol.ts";
-import { type LineConsole, openConsole } from "./terminal.ts";
+import { type LineConsole, openConsole, readSecret } from "./terminal.ts";
+import {
+  connectPinned,
+  connectVerified,
+  TlsConnectError,
+  TlsSetupError,
+} from "./tls.ts";
 
 /** Give up connecting after this long. */
 export const CONNECT_TIMEOUT_MS = 10_000;
@@ -22,6 +28,12 @@ export const WELCOME_TIMEOUT_MS = 10_000;
 
 /** After sending `/quit`, wait this long for the server to close. */
 export const QUIT_GRACE_MS = 5_000;
+
+/** The client sends `/ping` this often, so the server knows it is there. */
+export const HEARTBEAT_INTERVAL_MS = 15_000;
+
+/** A server that sends nothing for this long (not even a pong) is gone. */
+export const SERVER_SILENCE_MS = 45_000;
 
 // Lines from the server are at most a name and a 4 KiB message; anything far
 // longer is not from a chat server and is skipped.
@@ -35,6 +47,10 @@ export interface ClientOptions {
   name?: string;
   /** True when the name came from `--name`: a refusal then ends the client. */
   nameIsExplicit?: boolean;
+  /** Connect with TLS: pinned to a fingerprint, or verified (with a CA file). */
+  tls?: { fingerprint: string } | { caFile?: string };
+  /** Room password; asked for at the terminal when missing and needed. */
+  password?: string;
 }
 
 /** A problem the person connecting can act on; printed as one line. */
@@ -54,7 +70,7 @@ export async function runClient(options: ClientOptions): Promise<number> {
   Deno.addSignalListener("SIGINT", onInterrupt);
   try {
     session = new ClientSession(
-      await connect(options.hostname, options.port),
+      await connect(options),
       options,
     );
     return await session.run();
@@ -71,9 +87,25 @@ export function formatAddress(hostname: string, port: number): string {
     : `${hostname}:${port}`;
 }
 
-async function connect(hostname: string, port: number): Promise<Deno.TcpConn> {
-  const where = formatAddress(hostname, port);
+async function connect(options: ClientOptions): Promise<Deno.Conn> {
+  const { hostname, port, tls } = options;
   try {
+    if (tls && "fingerprint" in tls) {
+      return await connectPinned({
+        hostname,
+        port,
+        fingerprint: tls.fingerprint,
+        timeoutMs: CONNECT_TIMEOUT_MS,
+      });
+    }
+    if (tls) {
+      return await connectVerified({
+        hostname,
+        port,
+        caFile: tls.caFile,
+        timeoutMs: CONNECT_TIMEOUT_MS,
+      });
+    }
     const conn = await Deno.connect({
       hostname,
       port,
@@ -83,36 +115,38 @@ async function connect(hostname: string, port: number): Promise<Deno.TcpConn> {
     conn.setNoDelay(true);
     return conn;
   } catch (error) {
-    const message = (error as Error).message ?? String(error);
-    if (error instanceof Deno.errors.ConnectionRefused) {
-      throw new ClientError(
-        `Cannot reach ${where}: connection refused. Is "chat serve" running there, on port ${port}?`,
-      );
-    }
-    if (
-      error instanceof Deno.errors.NotFound || /lookup|resolv/i.test(message)
-    ) {
-      throw new ClientError(
-        `Cannot find host "${hostname}": no such name on this network. Check the address the server printed.`,
-      );
-    }
-    if (
-      error instanceof Deno.errors.TimedOut ||
-      (error as Error).name === "TimeoutError"
-    ) {
-      throw new ClientError(
-        `Cannot reach ${where}: no answer after ${
-          CONNECT_TIMEOUT_MS / 1000
-        } s. Are you on the same network?`,
-      );
-    }
-    if (error instanceof Deno.errors.NetworkUnreachable) {
-      throw new ClientError(
-        `Cannot reach ${where}: network unreachable. Are you connected to the network?`,
-      );
-    }
-    throw new ClientError(`Cannot reach ${where}: ${message}`);
+    throw new ClientError(connectProblem(error, hostname, port));
   }
+}
+
+function connectProblem(
+  error: unknown,
+  hostname: string,
+  port: number,
+): string {
+  const where = formatAddress(hostname, port);
+  if (error instanceof TlsConnectError || error instanceof TlsSetupError) {
+    return error.message;
+  }
+  const message = (error as Error).message ?? String(error);
+  if (error instanceof Deno.errors.ConnectionRefused) {
+    return `Cannot reach ${where}: connection refused. Is "chat serve" running there, on port ${port}?`;
+  }
+  if (error instanceof Deno.errors.NotFound || /lookup|resolv/i.test(message)) {
+    return `Cannot find host "${hostname}": no such name on this network. Check the address the server printed.`;
+  }
+  if (
+    error instanceof Deno.errors.TimedOut ||
+    (error as Error).name === "TimeoutError"
+  ) {
+    return `Cannot reach ${where}: no answer after ${
+      CONNECT_TIMEOUT_MS / 1000
+    } s. Are you on the same network?`;
+  }
+  if (error instanceof Deno.errors.NetworkUnreachable) {
+    return `Cannot reach ${where}: network unreachable. Are you connected to the network?`;
+  }
+  return `Cannot reach ${where}: ${message}`;
 }
 
 const WELCOME = /^\*\*\* Welcome, ([A-Za-z0-9_-]+)!/;
@@ -120,7 +154,7 @@ const RENAMED = /^\*\*\* ([A-Za-z0-9_-]+) is now known as ([A-Za-z0-9_-]+)$/;
 
 /** One connection's life: reading, writing, and deciding how it ends. */
 class ClientSession {
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: Deno.Conn;
   readonly #options: ClientOptions;
   readonly #incoming: AsyncIterator<string>;
   readonly #where: string;
@@ -128,13 +162,16 @@ class ClientSession {
   #ownName = "";
   #quitting = false;
   #serverShutDown = false;
+  #serverSilent = false;
+  #lastHeardAt = performance.now();
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
   #writes: Promise<void> = Promise.resolve();
   #writeFailed = false;
   /** Settles once the name is settled; typed lines wait for it. */
   readonly #ready: Promise<void>;
   #markReady!: () => void;
 
-  constructor(conn: Deno.TcpConn, options: ClientOptions) {
+  constructor(conn: Deno.Conn, options: ClientOptions) {
     this.#conn = conn;
     this.#options = options;
     this.#incoming = readServerLines(conn);
@@ -143,6 +180,36 @@ class ClientSession {
   }
 
   async run(): Promise<number> {
+    let first = await this.#greeting();
+    if (first === lines.passwordNeeded()) {
+      first = await this.#givePassword();
+    }
+    this.#console = openConsole({
+      onLine: async (line) => {
+        await this.#ready;
+        await this.#onTyped(line);
+      },
+      onEnd: () => this.quit(),
+      onInterrupt: () => this.quit(),
+      ownName: () => this.#ownName,
+    });
+    const ended = await this.#join();
+    if (ended !== undefined) return ended;
+    this.#startHeartbeat();
+    this.#markReady();
+    return await this.#relay();
+  }
+
+  dispose(): void {
+    clearInterval(this.#heartbeat);
+    this.#console?.close();
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
+  }
+
+  /** The server's first line, which says whether it wants a password. */
+  async #greeting(): Promise<string> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const silent = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -157,61 +224,71 @@ class ClientSession {
         WELCOME_TIMEOUT_MS,
       );
     });
-    const welcome = await Promise.race([this.#next(), silent])
+    const first = await Promise.race([this.#next(), silent])
       .finally(() => clearTimeout(timer));
-    if (welcome === undefined) {
+    if (first === undefined) {
       throw new ClientError(
         `The server at ${this.#where} closed the connection before saying anything.`,
       );
     }
-    if (welcome.startsWith(ERROR_PREFIX)) {
+    if (first.startsWith(ERROR_PREFIX)) {
       throw new ClientError(
         `The server at ${this.#where} refused the connection: ${
-          welcome.slice(ERROR_PREFIX.length)
+          first.slice(ERROR_PREFIX.length)
         }`,
       );
     }
-    this.#ownName = WELCOME.exec(welcome)?.[1] ?? "";
-    this.#console = openConsole({
-      onLine: async (line) => {
-        await this.#ready;
-        await this.#onTyped(line);
-      },
-      onEnd: () => this.quit(),
-      onInterrupt: () => this.quit(),
-      ownName: () => this.#ownName,
-    });
-    this.#show(welcome);
-    const name = this.#options.name;
-    if (name !== undefined && name !== this.#ownName) {
-      const ended = await this.#takeName(name);
-      if (ended !== undefined) return ended;
+    return first;
+  }
+
+  /** Sends the room password; returns the server's answer when accepted. */
+  async #givePassword(): Promise<string> {
+    const password = this.#options.password ??
+      await readSecret(`Password for the room at ${this.#where}: `);
+    if (password === undefined) {
+      throw new ClientError(
+        `The room at ${this.#where} needs a password: run chat connect at a terminal to type it, or set CHAT_PASSWORD.`,
+      );
     }
-    this.#markReady();
-    return await this.#relay();
+    await this.#send(`/pass ${password}`);
+    const answer = await this.#next();
+    if (answer === undefined) {
+      throw new ClientError(
+        `The server at ${this.#where} closed the connection after the password.`,
+      );
+    }
+    if (answer.startsWith(ERROR_PREFIX)) {
+      throw new ClientError(
+        `The server at ${this.#where} refused the password: ${
+          answer.slice(ERROR_PREFIX.length)
+        }`,
+      );
+    }
+    return answer;
   }
 
-  dispose(): void {
-    this.#console?.close();
-    try {
-      this.#conn.close();
-    } catch { /* already closed */ }
-  }
-
-  /** Asks for `name`; returns an exit status if the session is over. */
-  async #takeName(name: string): Promise<number | undefined> {
-    await this.#send(`/nick ${name}`);
+  /**
+   * Joins under the requested name, or as a guest when there is none or an
+   * implicit one is refused; returns an exit status if the session is over.
+   */
+  async #join(): Promise<number | undefined> {
+    const name = this.#options.name;
+    await this.#send(name === undefined ? "/join" : `/nick ${name}`);
     while (true) {
       const line = await this.#next();
       if (line === undefined) return this.#serverGone();
-      this.#show(line);
-      const renamed = RENAMED.exec(line);
-      if (renamed && renamed[1] === this.#ownName) {
-        this.#ownName = renamed[2];
+      const welcome = WELCOME.exec(line);
+      if (welcome) {
+        this.#ownName = welcome[1];
+        this.#show(line);
         return undefined;
       }
       if (line.startsWith(ERROR_PREFIX)) {
-        if (!this.#options.nameIsExplicit) return undefined;
+        this.#show(line);
+        if (!this.#options.nameIsExplicit) {
+          await this.#send("/join");
+          continue;
+        }
         this.#quitting = true;
         await this.#send("/quit");
         throw new ClientError(
@@ -220,7 +297,25 @@ class ClientSession {
           }`,
         );
       }
+      // Anything else before the welcome (a notice) is shown as it is.
+      this.#show(line);
     }
+  }
+
+  /**
+   * Pings the server now and then, so that it can tell this client is still
+   * there, and gives up on a server that has gone silent.
+   */
+  #startHeartbeat(): void {
+    void this.#send("/ping");
+    this.#heartbeat = setInterval(() => {
+      if (performance.now() - this.#lastHeardAt > SERVER_SILENCE_MS) {
+        this.#serverSilent = true;
+        this.dispose();
+        return;
+      }
+      void this.#send("/ping");
+    }, HEARTBEAT_INTERVAL_MS);
   }
 
   /** Prints server lines until the server closes the connection. */
@@ -228,6 +323,7 @@ class ClientSession {
     while (true) {
       const line = await this.#next();
       if (line === undefined) break;
+      if (line === lines.pong()) continue;
       const renamed = RENAMED.exec(line);
       if (renamed && renamed[1] === this.#ownName) this.#ownName = renamed[2];
       if (line === lines.shutdown()) this.#serverShutDown = true;
@@ -237,10 +333,15 @@ class ClientSession {
   }
 
   #serverGone(): number {
+    clearInterval(this.#heartbeat);
     this.#console?.close();
     if (this.#quitting && !this.#writeFailed) return 0;
     const why = this.#serverShutDown
       ? "the server shut down"
+      : this.#serverSilent
+      ? `the server stopped answering (nothing for ${
+        SERVER_SILENCE_MS / 1000
+      } s)`
       : "the server closed the connection";
     console.error(`Disconnected from ${this.#where}: ${why}.`);
     return 1;
@@ -280,6 +381,7 @@ class ClientSession {
 
   async #next(): Promise<string | undefined> {
     const { value, done } = await this.#incoming.next();
+    this.#lastHeardAt = performance.now();
     return done ? undefined : value;
   }
 
@@ -289,7 +391,7 @@ class ClientSession {
 }
 
 /** Yields the lines a server sends until it closes or the socket fails. */
-async function* readServerLines(conn: Deno.TcpConn): AsyncGenerator<string> {
+async function* readServerLines(conn: Deno.Conn): AsyncGenerator<string> {
   const splitter = new LineSplitter(MAX_SERVER_LINE_BYTES);
   const buffer = new Uint8Array(16 * 1024);
   while (true) {

@@ -257,10 +257,33 @@ export const lines = {
     `${NOTICE_PREFIX}${name} left${reason ? ` (${reason})` : ""}`,
   renamed: (from: string, to: string): string =>
     `${NOTICE_PREFIX}${from} is now known as ${to}`,
-  welcome: (name: string, online: readonly string[]): string =>
+  welcome: (
+    name: string,
+    online: readonly string[],
+    topic?: string,
+  ): string =>
     `${NOTICE_PREFIX}Welcome, ${name}! Online (${online.length}): ${
       online.join(", ")
-    }. Type /help for commands, /nick NAME to change your name.`,
+    }.${
+      topic ? ` Topic: ${topic}.` : ""
+    } Type /help for commands, /nick NAME to change your name.`,
+  /** First line to a new connection in an open room. */
+  greeting: (): string =>
+    `${NOTICE_PREFIX}Hello! Send /nick NAME to join with a name, or type a message to join as a guest.`,
+  /** First line to a new connection when the room has a password. */
+  passwordNeeded: (): string =>
+    `${NOTICE_PREFIX}This room needs a password: send /pass PASSWORD`,
+  passwordAccepted: (): string =>
+    `${NOTICE_PREFIX}Password accepted. Send /nick NAME to join with a name, or type a message to join as a guest.`,
+  /** Answer to `/ping`, which clients send to tell the server they are alive. */
+  pong: (): string => `${NOTICE_PREFIX}pong`,
+  topic: (topic: string | undefined): string =>
+    `${NOTICE_PREFIX}${topic ? `Topic: ${topic}` : "No topic is set."}`,
+  topicSet: (by: string, topic: string): string =>
+    `${NOTICE_PREFIX}${by} set the topic: ${topic}`,
+  /** The last line to someone the server disconnects on purpose. */
+  removed: (why: string): string =>
+    `${NOTICE_PREFIX}You were disconnected: ${why}.`,
   who: (online: readonly string[]): string =>
     `${NOTICE_PREFIX}Online (${online.length}): ${online.join(", ")}`,
   shutdown: (): string => `${NOTICE_PREFIX}server is shutting down`,
@@ -269,6 +292,11 @@ export const lines = {
       maxClients === 1 ? "client" : "clients"
     }). Try again later.`,
   goodbye: (): string => `${NOTICE_PREFIX}Bye!`,
+  tooManyFromAddress: (limit: number): string =>
+    `${ERROR_PREFIX}too many connections from your address (at most ${limit}). Close one and try again.`,
+  banned: (): string => `${ERROR_PREFIX}you are banned from this room.`,
+  handshakeTimeout: (seconds: number): string =>
+    `${ERROR_PREFIX}nothing received within ${seconds} s of connecting; closing. Send /nick NAME or a message to join.`,
 };
 
 const encoder = new TextEncoder();

@@ -14,7 +14,7 @@ import {
   LineSplitter,
   OutgoingLine,
 } from "./protocol.ts";
-import { type Member, type Peer, Room } from "./room.ts";
+import { type FloodLimits, type Member, type Peer, Room } from "./room.ts";
 
 /** Bytes a connection may have waiting to be written before it is dropped. */
 export const QUEUE_LIMIT_BYTES = 1024 * 1024;
@@ -24,6 +24,21 @@ export const IDLE_FLUSH_MS = 300;
 
 /** How long shutdown waits for queued lines to reach clients. */
 export const SHUTDOWN_GRACE_MS = 1000;
+
+/** Connections from one address at once, unless `--max-per-ip` says otherwise. */
+export const DEFAULT_MAX_PER_ADDRESS = 8;
+
+/** A connection must join within this long (`--handshake-timeout`). */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
+
+/**
+ * A client that sends `/ping` heartbeats is dropped after this long without
+ * a byte from it (`--heartbeat-timeout`): its laptop went away.
+ */
+export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 60_000;
+
+/** How often deadlines are checked. */
+const SWEEP_INTERVAL_MS = 1000;
 
 const READ_BUFFER_BYTES = 8 * 1024;
 
@@ -35,8 +50,20 @@ export interface ServerOptions {
   port: number;
   /** Most network clients connected at once. */
   maxClients: number;
+  /** Most connections from one address at once; 0 for no limit. */
+  maxPerAddress?: number;
+  /** Time to join after connecting, in ms; 0 for no limit. */
+  handshakeTimeoutMs?: number;
+  /** Silence after which a heartbeat client is dropped, in ms; 0 never. */
+  heartbeatTimeoutMs?: number;
   /** Outgoing queue limit per connection, in bytes. */
   queueLimitBytes?: number;
+  /** Password newcomers must send with `/pass`. */
+  password?: string;
+  /** Flood control for clients. */
+  flood?: FloodLimits;
+  /** Serve TLS with this certificate and key (PEM) instead of plain TCP. */
+  tls?: { cert: string; key: string };
 }
 
 /** A problem the person starting the server can act on. */
@@ -57,32 +84,42 @@ export class ServerError extends Error {
  */
 export class ChatServer {
   readonly room: Room;
-  readonly #listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
+  readonly #listener: Deno.Listener<Deno.Conn, Deno.NetAddr>;
   readonly #options: ServerOptions;
   readonly #connections = new Set<Connection>();
+  readonly #perAddress = new Map<string, number>();
   readonly #stopped: Promise<void>;
+  readonly #sweepTimer: ReturnType<typeof setInterval>;
   #resolveStopped!: () => void;
   #stopping = false;
 
   private constructor(
-    listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>,
+    listener: Deno.Listener<Deno.Conn, Deno.NetAddr>,
     options: ServerOptions,
   ) {
     this.#listener = listener;
     this.#options = options;
-    this.room = new Room({ onStop: () => void this.shutdown() });
+    this.room = new Room({
+      onStop: () => void this.shutdown(),
+      password: options.password,
+      flood: options.flood,
+    });
     this.#stopped = new Promise((resolve) => this.#resolveStopped = resolve);
+    this.#sweepTimer = setInterval(() => this.#sweep(), SWEEP_INTERVAL_MS);
     this.#acceptLoop();
   }
 
   /** Binds the port and starts accepting. Throws {@linkcode ServerError}. */
   static listen(options: ServerOptions): ChatServer {
     try {
-      const listener = Deno.listen({
+      const where = {
         hostname: options.hostname,
         port: options.port,
-        transport: "tcp",
-      });
+        transport: "tcp" as const,
+      };
+      const listener = options.tls
+        ? Deno.listenTls({ ...where, ...options.tls })
+        : Deno.listen(where);
       return new ChatServer(listener, options);
     } catch (error) {
       throw new ServerError(listenProblem(error, options));
@@ -99,6 +136,11 @@ export class ChatServer {
     return this.#stopped;
   }
 
+  /** Open client connections, counting those not yet in the room. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
   /**
    * Tells everyone the server is shutting down, gives queued lines a moment
    * to reach them, then closes every socket. Safe to call more than once.
@@ -106,6 +148,7 @@ export class ChatServer {
   async shutdown(): Promise<void> {
     if (this.#stopping) return this.#stopped;
     this.#stopping = true;
+    clearInterval(this.#sweepTimer);
     try {
       this.#listener.close();
     } catch { /* already closed */ }
@@ -125,7 +168,7 @@ export class ChatServer {
 
   async #acceptLoop(): Promise<void> {
     while (!this.#stopping) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.Conn;
       try {
         conn = await this.#listener.accept();
       } catch (error) {
@@ -135,17 +178,63 @@ export class ChatServer {
         await new Promise((resolve) => setTimeout(resolve, 50));
         continue;
       }
+      const address = (conn.remoteAddr as Deno.NetAddr).hostname;
+      const fromAddress = this.#perAddress.get(address) ?? 0;
+      const maxPerAddress = this.#options.maxPerAddress ??
+        DEFAULT_MAX_PER_ADDRESS;
+      if (this.room.isBanned(address)) {
+        refuse(conn, lines.banned());
+        continue;
+      }
       if (this.#connections.size >= this.#options.maxClients) {
         refuse(conn, lines.full(this.#options.maxClients));
         continue;
       }
-      const connection = new Connection(
+      if (maxPerAddress > 0 && fromAddress >= maxPerAddress) {
+        refuse(conn, lines.tooManyFromAddress(maxPerAddress));
+        continue;
+      }
+      this.#perAddress.set(address, fromAddress + 1);
+      const connection: Connection = new Connection(
         conn,
+        address,
         this.room,
         this.#options.queueLimitBytes ?? QUEUE_LIMIT_BYTES,
-        () => this.#connections.delete(connection),
+        () => {
+          this.#connections.delete(connection);
+          const left = (this.#perAddress.get(address) ?? 1) - 1;
+          if (left > 0) this.#perAddress.set(address, left);
+          else this.#perAddress.delete(address);
+        },
       );
       this.#connections.add(connection);
+    }
+  }
+
+  /** Closes connections that missed the join deadline or their heartbeat. */
+  #sweep(): void {
+    const now = performance.now();
+    const handshakeMs = this.#options.handshakeTimeoutMs ??
+      DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    const heartbeatMs = this.#options.heartbeatTimeoutMs ??
+      DEFAULT_HEARTBEAT_TIMEOUT_MS;
+    for (const connection of this.#connections) {
+      if (
+        handshakeMs > 0 && connection.member.waiting &&
+        now - connection.connectedAt > handshakeMs
+      ) {
+        this.room.tell(
+          connection.member,
+          lines.handshakeTimeout(Math.round(handshakeMs / 1000)),
+        );
+        this.room.leave(connection.member);
+        connection.close();
+      } else if (
+        heartbeatMs > 0 && connection.sendsHeartbeats &&
+        now - connection.lastHeardAt > heartbeatMs
+      ) {
+        this.room.remove(connection.member, "timed out");
+      }
     }
   }
 }
@@ -167,7 +256,7 @@ function listenProblem(error: unknown, options: ServerOptions): string {
 }
 
 /** Sends one line to a connection we will not serve, then closes it. */
-async function refuse(conn: Deno.TcpConn, text: string): Promise<void> {
+async function refuse(conn: Deno.Conn, text: string): Promise<void> {
   try {
     await conn.write(new OutgoingLine(text).bytes);
   } catch { /* it is going away anyway */ }
@@ -182,11 +271,16 @@ async function refuse(conn: Deno.TcpConn, text: string): Promise<void> {
  * reader delays no one but itself; past the queue limit it is dropped.
  */
 class Connection implements Peer {
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: Deno.Conn;
   readonly #room: Room;
   readonly #queueLimitBytes: number;
   readonly #onGone: () => void;
-  readonly #member: Member;
+  readonly member: Member;
+  readonly connectedAt = performance.now();
+  /** When the last bytes arrived from this client. */
+  lastHeardAt = this.connectedAt;
+  /** True once the client sent `/ping`: it promises to keep doing so. */
+  sendsHeartbeats = false;
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
   #wakeWriter: (() => void) | undefined;
@@ -195,7 +289,8 @@ class Connection implements Peer {
   readonly #writerDone: Promise<void>;
 
   constructor(
-    conn: Deno.TcpConn,
+    conn: Deno.Conn,
+    address: string,
     room: Room,
     queueLimitBytes: number,
     onGone: () => void,
@@ -204,11 +299,15 @@ class Connection implements Peer {
     this.#room = room;
     this.#queueLimitBytes = queueLimitBytes;
     this.#onGone = onGone;
+    const tcp = conn as Partial<Deno.TcpConn>;
     try {
-      conn.setNoDelay(true);
-      conn.setKeepAlive(true);
+      // TLS connections lack these; plain TCP ones always have them.
+      tcp.setNoDelay?.(true);
+      // Lets the system notice a vanished peer (after its own long delay;
+      // heartbeats from `chat connect` notice much sooner).
+      tcp.setKeepAlive?.(true);
     } catch { /* not fatal */ }
-    this.#member = room.join(this);
+    this.member = room.arrive(this, { address });
     this.#writerDone = this.#writeLoop();
     this.#readLoop();
   }
@@ -217,7 +316,7 @@ class Connection implements Peer {
     if (this.#closing || this.#gone) return;
     const bytes = line.bytes;
     if (this.#queuedBytes + bytes.length > this.#queueLimitBytes) {
-      this.abort("too slow");
+      this.#dropSlowReader();
       return;
     }
     this.#queue.push(bytes);
@@ -225,8 +324,11 @@ class Connection implements Peer {
     this.#wakeWriter?.();
   }
 
+  /** Writes what is queued, then closes; gives up after a grace period. */
   close(): void {
-    void this.closeGracefully();
+    if (this.#gone) return;
+    const timer = setTimeout(() => this.abort(), SHUTDOWN_GRACE_MS);
+    void this.closeGracefully().finally(() => clearTimeout(timer));
   }
 
   /** Stops taking lines, writes what is queued, then closes. */
@@ -245,7 +347,7 @@ class Connection implements Peer {
     this.#gone = true;
     // Leave once the current broadcast has reached everyone, so that every
     // member still sees the same lines in the same order.
-    queueMicrotask(() => this.#room.leave(this.#member, reason));
+    queueMicrotask(() => this.#room.leave(this.member, reason));
     this.#queue = [];
     this.#queuedBytes = 0;
     this.#wakeWriter?.();
@@ -253,6 +355,20 @@ class Connection implements Peer {
       this.#conn.close();
     } catch { /* already closed */ }
     this.#onGone();
+  }
+
+  /**
+   * Past the queue limit: what is queued is dropped and replaced by one line
+   * saying why, which reaches the client if its socket ever takes it.
+   */
+  #dropSlowReader(): void {
+    this.#queue = [
+      new OutgoingLine(lines.removed("too slow to keep up")).bytes,
+    ];
+    this.#queuedBytes = this.#queue[0].length;
+    this.#closing = true;
+    queueMicrotask(() => this.#room.leave(this.member, "too slow"));
+    this.close();
   }
 
   async #writeLoop(): Promise<void> {
@@ -295,6 +411,7 @@ class Connection implements Peer {
       while (!this.#gone) {
         const count = await this.#conn.read(buffer);
         if (count === null) break;
+        this.lastHeardAt = performance.now();
         clearTimeout(idleTimer);
         for (const event of splitter.push(buffer.subarray(0, count))) {
           this.#receive(event);
@@ -304,6 +421,8 @@ class Connection implements Peer {
         }
       }
     } catch {
+      // A reset, or a TLS handshake that failed (say, plain text sent to a
+      // TLS server).
       clearTimeout(idleTimer);
       return this.abort("connection lost");
     }
@@ -311,16 +430,20 @@ class Connection implements Peer {
     if (this.#gone) return;
     // A client that never sends "\n" still has its last words delivered.
     deliverPartial();
-    this.#room.leave(this.#member);
+    this.#room.leave(this.member);
     this.close();
   }
 
   #receive(event: FramedLine): void {
     if (event.kind === "line") {
-      this.#room.handleLine(this.#member, decodeLine(event.bytes));
+      const text = decodeLine(event.bytes);
+      if (!this.sendsHeartbeats && text.trim().toLowerCase() === "/ping") {
+        this.sendsHeartbeats = true;
+      }
+      this.#room.handleLine(this.member, text);
     } else {
       this.#room.tell(
-        this.#member,
+        this.member,
         lines.error(
           `line too long (over ${event.limitBytes} bytes); it was not sent.`,
         ),

@@ -209,3 +209,46 @@ function openTerminalConsole(handlers: ConsoleHandlers): LineConsole {
     },
   };
 }
+
+/**
+ * Asks for a secret at the terminal without echoing it. Resolves with what
+ * was typed, or `undefined` when there is no terminal to ask at or the
+ * person pressed Ctrl-C or Ctrl-D.
+ *
+ * @example
+ * ```ts
+ * import { readSecret } from "./terminal.ts";
+ * const password = await readSecret("Room password: ");
+ * ```
+ */
+export async function readSecret(prompt: string): Promise<string | undefined> {
+  if (!Deno.stdin.isTerminal()) return undefined;
+  const encoder = new TextEncoder();
+  Deno.stderr.writeSync(encoder.encode(prompt));
+  Deno.stdin.setRaw(true);
+  const typed: number[] = [];
+  const buffer = new Uint8Array(256);
+  try {
+    while (true) {
+      const count = await Deno.stdin.read(buffer);
+      if (count === null) return undefined;
+      for (const byte of buffer.subarray(0, count)) {
+        if (byte === 0x0d || byte === 0x0a) {
+          return new TextDecoder().decode(new Uint8Array(typed));
+        }
+        if (byte === 0x03 || byte === 0x04) return undefined; // Ctrl-C, Ctrl-D
+        if (byte === 0x7f || byte === 0x08) {
+          // Backspace removes a whole UTF-8 character.
+          while (typed.length > 0 && (typed.pop()! & 0xc0) === 0x80);
+        } else if (byte === 0x15) {
+          typed.length = 0; // Ctrl-U
+        } else if (byte >= 0x20) {
+          typed.push(byte);
+        }
+      }
+    }
+  } finally {
+    Deno.stdin.setRaw(false);
+    Deno.stderr.writeSync(encoder.encode("\n"));
+  }
+}

@@ -78,6 +78,16 @@ Deno.test("connect --help shows the connect help, even without a host", () => {
 
 // --- serve ------------------------------------------------------------------
 
+/** Everything `chat serve` sets when only the basic options are given. */
+const SERVE_DEFAULTS = {
+  maxPerAddress: 8,
+  handshakeTimeoutMs: 30_000,
+  heartbeatTimeoutMs: 60_000,
+  flood: { burst: 20, perSecond: 5, disconnectAfter: 100 },
+  askPassword: false,
+  tls: undefined,
+};
+
 Deno.test("serve without options listens on 0.0.0.0:5000 as host for 256 clients", () => {
   assert.equal(DEFAULT_PORT, 5000);
   assert.equal(DEFAULT_MAX_CLIENTS, 256);
@@ -87,6 +97,7 @@ Deno.test("serve without options listens on 0.0.0.0:5000 as host for 256 clients
     port: 5000,
     name: "host",
     maxClients: 256,
+    ...SERVE_DEFAULTS,
   });
 });
 
@@ -109,6 +120,7 @@ Deno.test("serve accepts --host, --port, --name and --max-clients", () => {
       port: 6000,
       name: "teacher",
       maxClients: 30,
+      ...SERVE_DEFAULTS,
     },
   );
 });
@@ -125,6 +137,7 @@ Deno.test("serve accepts options written as --option=value", () => {
       port: 6001,
       name: "Ms_K",
       maxClients: 1,
+      ...SERVE_DEFAULTS,
     },
   );
 });
@@ -210,6 +223,7 @@ Deno.test("connect HOST uses port 5000", () => {
     port: 5000,
     name: undefined,
     nameIsExplicit: false,
+    tls: undefined,
   });
 });
 
@@ -336,6 +350,7 @@ Deno.test("connect --name sets an explicit name", () => {
     port: 5000,
     name: "alice",
     nameIsExplicit: true,
+    tls: undefined,
   });
 });
 
@@ -471,4 +486,98 @@ Deno.test("nameColor gives different names different colours", () => {
     Array.from({ length: 50 }, (_, i) => nameColor(`user${i}`)),
   );
   assert.ok(colors.size > 1);
+});
+
+// --- limits, password and TLS ------------------------------------------------
+
+Deno.test("serve takes every limit as a flag, and 0 turns a limit off", () => {
+  const invocation = parseCommandLine([
+    "serve",
+    "--max-per-ip=0",
+    "--handshake-timeout=0",
+    "--heartbeat-timeout=90",
+    "--flood-burst=50",
+    "--flood-rate=0",
+    "--flood-disconnect=0",
+  ], NO_ENV);
+  assert.ok(invocation.command === "serve");
+  assert.equal(invocation.maxPerAddress, 0);
+  assert.equal(invocation.handshakeTimeoutMs, 0);
+  assert.equal(invocation.heartbeatTimeoutMs, 90_000);
+  assert.deepEqual(invocation.flood, {
+    burst: 50,
+    perSecond: 0,
+    disconnectAfter: 0,
+  });
+});
+
+Deno.test("serve refuses a burst of 0 and limits that are not whole numbers", () => {
+  assertUsageError(
+    ["serve", "--flood-burst=0"],
+    /--flood-burst: use a whole number of 1 or more/,
+  );
+  for (
+    const option of ["--max-per-ip", "--flood-rate", "--handshake-timeout"]
+  ) {
+    assertUsageError(
+      ["serve", `${option}=-1`],
+      new RegExp(`${option}: use a whole number of 0 or more`),
+    );
+  }
+});
+
+Deno.test("serve --password asks for the password instead of taking it as a value", () => {
+  const invocation = parseCommandLine(["serve", "--password"], NO_ENV);
+  assert.ok(invocation.command === "serve" && invocation.askPassword);
+  assertUsageError(
+    ["serve", "--password=secret"],
+    /^Option "--password" does not take a value\.$/,
+  );
+});
+
+Deno.test("serve --tls makes its own certificate; --tls-cert needs --tls-key", () => {
+  const selfSigned = parseCommandLine(["serve", "--tls"], NO_ENV);
+  assert.deepEqual(
+    selfSigned.command === "serve" && selfSigned.tls,
+    { selfSigned: true },
+  );
+  const files = parseCommandLine(
+    ["serve", "--tls-cert", "c.pem", "--tls-key", "k.pem"],
+    NO_ENV,
+  );
+  assert.deepEqual(files.command === "serve" && files.tls, {
+    certFile: "c.pem",
+    keyFile: "k.pem",
+  });
+  assertUsageError(
+    ["serve", "--tls-cert", "c.pem"],
+    /--tls-cert and --tls-key go together/,
+  );
+});
+
+Deno.test("connect --tls, --ca and --fingerprint choose how the server is checked", () => {
+  const hex = "ab".repeat(32);
+  const canonical = Array.from({ length: 32 }, () => "AB").join(":");
+  const cases: [string[], unknown][] = [
+    [["--tls"], { caFile: undefined }],
+    [["--ca", "ca.pem"], { caFile: "ca.pem" }],
+    [["--fingerprint", hex], { fingerprint: canonical }],
+    [["--tls", "--fingerprint", canonical], { fingerprint: canonical }],
+  ];
+  for (const [flags, tls] of cases) {
+    const invocation = parseCommandLine(["connect", "h", ...flags], NO_ENV);
+    assert.deepEqual(
+      invocation.command === "connect" && invocation.tls,
+      tls,
+      flags.join(" "),
+    );
+  }
+  assertUsageError(
+    ["connect", "h", "--fingerprint", "12:34"],
+    /^Bad fingerprint "12:34": copy the 64 hexadecimal digits/,
+  );
+  assertUsageError(
+    ["connect", "h", "--fingerprint", hex, "--ca", "ca.pem"],
+    /^Give either --fingerprint or --ca, not both/,
+  );
 });

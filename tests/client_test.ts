@@ -39,18 +39,18 @@ Deno.test("two piped clients chat, and each exits 0 when its input ends", async 
     ["connect", `127.0.0.1:${server.port}`, "--name", "bob"],
     { stdin: true },
   );
-  await watcher.received.waitFor("*** guest2 is now known as bob");
+  await watcher.received.waitFor("*** bob joined");
   await using alice = new ChatProcess(
     ["connect", "127.0.0.1", "--port", String(server.port), "--name", "alice"],
     { stdin: true },
   );
-  await watcher.received.waitFor("*** guest3 is now known as alice");
+  await watcher.received.waitFor("*** alice joined");
   await alice.type("bonjour bob");
   await alice.type("/me waves");
   await alice.endInput();
   assert.equal((await alice.exit()).code, 0, alice.stderr.text);
+  assert.match(alice.stdout.lines[0], /^\*\*\* Welcome, alice! Online \(4\)/);
   assert.deepEqual(alice.stdout.lines.slice(1), [
-    "*** guest3 is now known as alice",
     "alice: bonjour bob",
     "* alice waves",
     "*** Bye!",
@@ -95,7 +95,7 @@ Deno.test("the login name is used by default; a taken one falls back to guestN",
     '*** error: the name "john_doe" is taken. Try another one.',
   );
   await client.type("still here");
-  await taken.received.waitFor("guest2: still here");
+  await taken.received.waitFor("guest1: still here");
   await client.endInput();
   assert.equal((await client.exit()).code, 0);
 });
@@ -124,7 +124,7 @@ Deno.test("Ctrl-C (SIGINT) quits the client with status 0", async () => {
     ["connect", `127.0.0.1:${server.port}`, "--name", "leaver"],
     { stdin: true },
   );
-  await watcher.received.waitFor("*** guest2 is now known as leaver");
+  await watcher.received.waitFor("*** leaver joined");
   client.kill("SIGINT");
   assert.equal((await client.exit()).code, 0, client.stderr.text);
   await watcher.received.waitFor("*** leaver left");
@@ -136,7 +136,7 @@ Deno.test("when the server goes away the client says so and exits 1", async () =
     ["connect", `127.0.0.1:${server.port}`, "--name", "alice"],
     { stdin: true },
   );
-  await server.stdout.waitFor("*** guest1 is now known as alice");
+  await server.stdout.waitFor("*** alice joined");
   server.kill("SIGTERM");
   const result = await client.exit();
   assertOneLineError(

@@ -340,6 +340,7 @@ Deno.test("/help lists every command to the sender only, without /stop for guest
     "msg",
     "help",
     "quit",
+    "topic",
   ]);
   assert.match(help.join("\n"), /\/nick NAME/);
   assert.match(help.join("\n"), /\/msg NAME TEXT/);
@@ -347,7 +348,7 @@ Deno.test("/help lists every command to the sender only, without /stop for guest
   assert.deepEqual(b.take(), []);
 });
 
-Deno.test("/help for the host also lists /stop", () => {
+Deno.test("/help for the host also lists the moderation commands and /stop", () => {
   const room = new Room();
   const host = join(room, { name: "host", isHost: true });
   host.take();
@@ -359,6 +360,11 @@ Deno.test("/help for the host also lists /stop", () => {
     "msg",
     "help",
     "quit",
+    "topic",
+    "kick",
+    "ban",
+    "mute",
+    "unmute",
     "stop",
   ]);
 });
@@ -369,7 +375,7 @@ Deno.test("/help is generated from the command table: every listed command is kn
   const host = join(room, { name: "host", isHost: true });
   say(room, host, "/help");
   const listed = helpCommands(host.take());
-  assert.equal(listed.length, 7);
+  assert.equal(listed.length, 12);
   for (const name of listed) {
     say(room, host, `/${name}`);
     for (const reply of host.take()) {

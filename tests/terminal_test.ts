@@ -109,7 +109,7 @@ function shellQuote(text: string): string {
 
 /**
  * Runs `chat connect --name alice` in the terminal and waits until the name
- * is hers (bob, the first guest, is already in the room).
+ * is hers (bob is already in the room).
  */
 async function connectAlice(
   terminal: Terminal,
@@ -121,8 +121,8 @@ async function connectAlice(
     { TERM: "xterm-256color", ...env },
   );
   await terminal.waitFor(
-    "the name to be taken",
-    (screen) => screen.includes("*** guest2 is now known as alice"),
+    "the welcome line",
+    (screen) => screen.includes("*** Welcome, alice!"),
   );
 }
 
