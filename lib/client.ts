@@ -218,7 +218,11 @@ class ClientSession {
             new ClientError(
               `The server at ${this.#where} said nothing for ${
                 WELCOME_TIMEOUT_MS / 1000
-              } s. Is "chat serve" what is running on port ${this.#options.port}?`,
+              } s. Is "chat serve" what is running on port ${this.#options.port}?${
+                this.#options.tls
+                  ? ""
+                  : " If it was started with --tls, add --fingerprint or --tls."
+              }`,
             ),
           ),
         WELCOME_TIMEOUT_MS,

@@ -252,7 +252,14 @@ function listenProblem(error: unknown, options: ServerOptions): string {
   if (error instanceof Deno.errors.PermissionDenied) {
     return `Not allowed to listen on ${where}. Ports below 1024 need administrator rights; try --port 5000.`;
   }
-  return `Cannot listen on ${where}: ${(error as Error).message}`;
+  const message = (error as Error).message ?? String(error);
+  if (options.tls && /KeyMismatch|not be consistent/i.test(message)) {
+    return "The TLS key does not belong to the certificate: check --tls-cert and --tls-key.";
+  }
+  if (options.tls && /cert|key|pem/i.test(message)) {
+    return `Cannot use the TLS certificate or key: ${message}`;
+  }
+  return `Cannot listen on ${where}: ${message}`;
 }
 
 /** Sends one line to a connection we will not serve, then closes it. */

@@ -187,7 +187,7 @@ Deno.test("a server that never greets is reported after 10 s, exit 1", async () 
     assertOneLineError(
       result,
       1,
-      `chat: The server at 127.0.0.1:${port} said nothing for 10 s. Is "chat serve" what is running on port ${port}?`,
+      `chat: The server at 127.0.0.1:${port} said nothing for 10 s. Is "chat serve" what is running on port ${port}? If it was started with --tls, add --fingerprint or --tls.`,
     );
   } finally {
     listener.close();

@@ -406,3 +406,133 @@ async function findNc(): Promise<string | undefined> {
   }
   return undefined;
 }
+
+// --- deadlines and moderation ------------------------------------------------
+
+Deno.test("a connection that does not join within the handshake timeout is told why and closed", async () => {
+  await using server = await ChatProcess.serve(["--handshake-timeout", "1"]);
+  await using watcher = await TcpClient.join(server.port, "watcher");
+  await using silent = await TcpClient.connect(server.port);
+  const started = performance.now();
+  await silent.received.waitForEnd();
+  const elapsed = performance.now() - started;
+  assert.deepEqual(silent.received.lines, [
+    lines.greeting(),
+    lines.handshakeTimeout(1),
+  ]);
+  assert.ok(elapsed < 3000, `closed after ${Math.round(elapsed)} ms`);
+  // It was never in the room: no one saw it come or go.
+  await watcher.send("/who");
+  await watcher.received.waitFor("*** Online (2): host, watcher");
+  assert.ok(!watcher.received.lines.some((line) => /guest\d/.test(line)));
+});
+
+Deno.test("a client that sent /ping and then falls silent is timed out and its name freed", async () => {
+  await using server = await ChatProcess.serve(["--heartbeat-timeout", "1"]);
+  await using watcher = await TcpClient.join(server.port, "watcher");
+  await using laptop = await TcpClient.join(server.port, "laptop");
+  await laptop.send("/ping");
+  await laptop.received.waitFor(lines.pong());
+  // The laptop's lid closes: it neither sends nor closes its socket.
+  await watcher.received.waitFor("*** laptop left (timed out)", {
+    ms: 5000,
+  });
+  await using again = await TcpClient.join(server.port, "laptop");
+  // A client that never pings (nc) is not timed out: watcher is still here.
+  await again.send("/who");
+  await again.received.waitFor("*** Online (3): host, watcher, laptop");
+});
+
+Deno.test("the host moderates from the console: /topic, /mute, /unmute, /kick, /ban", async () => {
+  await using server = await ChatProcess.serve([], { stdin: true });
+  await using alice = await TcpClient.join(server.port, "alice");
+  await using troll = await TcpClient.join(server.port, "troll");
+  await server.type("/topic sockets, chapter 3");
+  await alice.received.waitFor("*** host set the topic: sockets, chapter 3");
+  await using late = await TcpClient.join(server.port, "late");
+  assert.match(late.received.lines[1], /Topic: sockets, chapter 3\./);
+
+  await server.type("/mute troll");
+  await alice.received.waitFor("*** troll was muted by the host");
+  await troll.send("spam");
+  await troll.received.waitFor(
+    "*** error: you are muted by the host: nothing you send is delivered.",
+  );
+  await server.type("/unmute troll");
+  await alice.received.waitFor("*** troll may speak again");
+  await troll.send("sorry");
+  await alice.received.waitFor("troll: sorry");
+  assert.ok(!alice.received.lines.includes("troll: spam"));
+
+  await server.type("/kick late");
+  await late.received.waitForEnd();
+  assert.equal(
+    late.received.lines.at(-1),
+    "*** You were disconnected: kicked by the host.",
+  );
+  await alice.received.waitFor("*** late left (kicked by the host)");
+
+  // Everyone here comes from 127.0.0.1: the ban disconnects them all and
+  // refuses all newcomers.
+  await server.type("/ban troll");
+  await troll.received.waitForEnd();
+  assert.equal(
+    troll.received.lines.at(-1),
+    "*** You were disconnected: banned by the host.",
+  );
+  await server.stdout.waitFor("*** troll left (banned by the host)");
+  await server.stdout.waitFor("*** alice left (banned by the host)");
+  await server.stdout.waitFor(
+    "*** 127.0.0.1 is banned until the server stops.",
+  );
+  await using refused = await TcpClient.connect(server.port);
+  await refused.received.waitForEnd();
+  assert.deepEqual(refused.received.lines, [lines.banned()]);
+});
+
+Deno.test("a guest cannot take the host's name in any case, nor use host commands", async () => {
+  await using server = await ChatProcess.serve(["--name", "teacher"], {
+    stdin: true,
+  });
+  await using guest = await TcpClient.connect(server.port);
+  await guest.received.waitFor(lines.greeting());
+  await guest.send("/nick TEACHER");
+  await guest.received.waitFor(/^\*\*\* error: the name "TEACHER" is taken/);
+  await server.type("/nick prof");
+  await guest.send("/nick teacher");
+  await guest.received.waitFor(
+    '*** error: the name "teacher" is reserved for the host. Try another one.',
+  );
+  await guest.send("/join");
+  await guest.received.waitFor(/^\*\*\* Welcome, guest1!/);
+  await guest.send("/kick prof");
+  await guest.received.waitFor(
+    '*** error: unknown command "/kick". Type /help for the list.',
+  );
+});
+
+Deno.test("a client dropped as too slow is sent a last line saying why", async () => {
+  await using server = await ChatProcess.serve();
+  await using listener = await TcpClient.join(server.port, "listener");
+  await using stalled = await TcpClient.connect(server.port, { read: false });
+  await stalled.send("/nick stalled");
+  await listener.received.waitFor("*** stalled joined");
+  await using talker = await TcpClient.join(server.port, "talker");
+  const payload = "q".repeat(4000);
+  // 16 MB: far beyond the 1 MiB queue and the socket buffers.
+  for (let n = 0; n < 4000; n++) await talker.send(payload);
+  await listener.received.waitFor("*** stalled left (too slow)", {
+    ms: 30_000,
+  });
+  // Now read what the stalled client was sent: it ends with the reason.
+  const text = new TextDecoder().decode(
+    await deadline(
+      new Response(stalled.conn.readable).arrayBuffer(),
+      "the stalled client's socket to drain",
+    ),
+  );
+  assert.ok(
+    text.endsWith("*** You were disconnected: too slow to keep up.\n"),
+    text.slice(-200),
+  );
+});
