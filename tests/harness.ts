@@ -179,7 +179,12 @@ export class ChatProcess {
   /** Starts `chat serve --port 0 ...` and waits for the port it bound. */
   static async serve(
     args: string[] = [],
-    options: { stdin?: boolean; program?: string; limits?: boolean } = {},
+    options: {
+      stdin?: boolean;
+      program?: string;
+      limits?: boolean;
+      env?: Record<string, string>;
+    } = {},
   ): Promise<ChatProcess> {
     const server = new ChatProcess(
       [

@@ -201,3 +201,54 @@ Deno.test({
     await terminal.waitFor("exit status 0", (s) => s.includes("EXIT=0"));
   },
 });
+
+Deno.test({
+  name:
+    "at a terminal, the room password is asked for without being shown, and a wrong one ends with one line",
+  ignore: !tmuxFound,
+  async fn() {
+    await using server = await ChatProcess.serve(["--password"], {
+      env: { CHAT_PASSWORD: "open sesame" },
+    });
+    for (
+      const [typed, admitted] of [["wrong guess", false], [
+        "open sesame",
+        true,
+      ]] as const
+    ) {
+      await using terminal = new Terminal();
+      await terminal.start(
+        chatCommand(["connect", `127.0.0.1:${server.port}`, "--name", "alice"]),
+        { TERM: "xterm-256color" },
+      );
+      await terminal.waitFor(
+        "the password prompt",
+        (s) => s.includes(`Password for the room at 127.0.0.1:${server.port}:`),
+      );
+      await terminal.keys(typed);
+      // Typed but not sent yet: nothing of it is on the screen.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.ok(!(await terminal.screen()).includes(typed));
+      await terminal.keys("Enter");
+      if (admitted) {
+        const screen = await terminal.waitFor(
+          "the welcome line",
+          (s) => s.includes("*** Welcome, alice!"),
+        );
+        assert.ok(!screen.includes(typed), screen);
+        await terminal.keys("C-d");
+        await terminal.waitFor("exit status 0", (s) => s.includes("EXIT=0"));
+      } else {
+        const screen = await terminal.waitFor(
+          "exit status 1",
+          (s) => s.includes("EXIT=1"),
+        );
+        assert.match(
+          screen,
+          /chat: The server at 127\.0\.0\.1:\d+ refused the password: wrong password\./,
+        );
+        assert.ok(!screen.includes(typed), screen);
+      }
+    }
+  },
+});
