@@ -237,8 +237,10 @@ export class Room {
     if (trimmed.toLowerCase() === "/ping") {
       return this.tell(state, lines.pong());
     }
+    // Leaving is never refused, whatever the flood budget.
+    const leaving = trimmed === "stop" || /^\/quit$/i.test(trimmed);
+    if (!state.isHost && !leaving && !this.#withinFloodLimit(state)) return;
     if (state.waiting) return this.#handleWaiting(state, text, trimmed);
-    if (!state.isHost && !this.#withinFloodLimit(state)) return;
     if (trimmed === "stop") return this.quit(state);
     if (text.startsWith("//") || !text.startsWith("/")) {
       if (state.muted) return this.#tellMuted(state);
@@ -347,10 +349,7 @@ export class Room {
     if (target.muted) {
       return this.tell(host, lines.error(`${target.name} is already muted.`));
     }
-    target.muted = true;
-    if (target.address !== undefined) {
-      this.#mutedAddresses.add(target.address);
-    }
+    this.#setMuted(target, true);
     this.broadcast(lines.notice(`${target.name} was muted by the host`));
   }
 
@@ -361,10 +360,7 @@ export class Room {
     if (!target.muted) {
       return this.tell(host, lines.error(`${target.name} is not muted.`));
     }
-    target.muted = false;
-    if (target.address !== undefined) {
-      this.#mutedAddresses.delete(target.address);
-    }
+    this.#setMuted(target, false);
     this.broadcast(lines.notice(`${target.name} may speak again`));
   }
 
@@ -414,6 +410,8 @@ export class Room {
     this.#waiting.delete(state);
     state.waiting = false;
     state.name = name;
+    // Lines spent at the door do not count against the room's budget.
+    state.tokens = this.#flood.burst;
     this.broadcast(lines.joined(name));
     state.present = true;
     this.#members.add(state);
@@ -508,6 +506,22 @@ export class Room {
       );
     }
     return false;
+  }
+
+  /**
+   * Mutes or unmutes a member together with every other connection from its
+   * address, present or waiting, and those that come later: a second
+   * terminal must not be a way around a mute.
+   */
+  #setMuted(target: MemberState, muted: boolean): void {
+    target.muted = muted;
+    const address = target.address;
+    if (address === undefined) return;
+    if (muted) this.#mutedAddresses.add(address);
+    else this.#mutedAddresses.delete(address);
+    for (const other of [...this.#members, ...this.#waiting]) {
+      if (other.address === address) other.muted = muted;
+    }
   }
 
   #tellMuted(state: MemberState): void {
