@@ -43,13 +43,20 @@ const decoder = new TextDecoder();
 /** Rejects after `ms` with a message saying what was being waited for. */
 export function deadline<T>(
   promise: Promise<T>,
-  what: string,
+  what: string | (() => string),
   ms: number = WAIT_MS,
 ): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)),
+      () =>
+        reject(
+          new Error(
+            `timed out after ${ms} ms waiting for ${
+              typeof what === "string" ? what : what()
+            }`,
+          ),
+        ),
       ms,
     );
   });
@@ -106,7 +113,8 @@ export class LineCollector {
           await new Promise<void>((resolve) => this.#waiters.push(resolve));
         }
       })(),
-      `a line matching ${match}; got so far:\n${this.text}`,
+      // Built only on a timeout: the text can be thousands of lines.
+      () => `a line matching ${match}; got so far:\n${this.text}`,
       options.ms,
     );
   }
