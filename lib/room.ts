@@ -6,7 +6,13 @@
  * @module
  */
 
-import { lines, nameProblem, OutgoingLine, sanitizeText } from "./protocol.ts";
+import {
+  LineArena,
+  lines,
+  nameProblem,
+  OutgoingLine,
+  sanitizeText,
+} from "./protocol.ts";
 
 /** The transport side of a member: where the room puts lines for it. */
 export interface Peer {
@@ -128,6 +134,11 @@ export class Room {
   readonly #mutedAddresses = new Set<string>();
   #topic: string | undefined;
   #guestCounter = 0;
+  /**
+   * Where broadcast lines are encoded, side by side. Lines for one member
+   * only are not: a queue holding a few of them must not keep whole blocks.
+   */
+  readonly #arena = new LineArena();
   readonly #onStop: () => void;
   readonly #password: string | undefined;
   readonly #flood: FloodLimits;
@@ -218,7 +229,7 @@ export class Room {
 
   /** Sends a line to everyone present. */
   broadcast(text: string): void {
-    const line = new OutgoingLine(text);
+    const line = new OutgoingLine(text, this.#arena);
     for (const member of this.#members) member.peer.send(line);
   }
 

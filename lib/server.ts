@@ -40,7 +40,10 @@ export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 60_000;
 /** How often deadlines are checked. */
 const SWEEP_INTERVAL_MS = 1000;
 
-const READ_BUFFER_BYTES = 8 * 1024;
+// Each waiting read holds its buffer: an idle connection gets a small one,
+// one that fills it gets a large one, for fewer reads when bytes pour in.
+const SMALL_READ_BUFFER_BYTES = 512;
+const LARGE_READ_BUFFER_BYTES = 16 * 1024;
 
 /** Settings for {@linkcode ChatServer.listen}. */
 export interface ServerOptions {
@@ -272,6 +275,21 @@ async function refuse(conn: Deno.Conn, text: string): Promise<void> {
   } catch { /* already closed */ }
 }
 
+/** Bytes `start` to `end` of `buffer`, waiting to be written. */
+interface QueuedRun {
+  readonly buffer: ArrayBufferLike;
+  readonly start: number;
+  end: number;
+}
+
+function runOf(bytes: Uint8Array): QueuedRun {
+  return {
+    buffer: bytes.buffer,
+    start: bytes.byteOffset,
+    end: bytes.byteOffset + bytes.length,
+  };
+}
+
 /**
  * One client connection: a reader that feeds the room and a writer that
  * drains this connection's own queue. The room only ever enqueues, so a slow
@@ -288,7 +306,12 @@ class Connection implements Peer {
   lastHeardAt = this.connectedAt;
   /** True once the client sent `/ping`: it promises to keep doing so. */
   sendsHeartbeats = false;
-  #queue: Uint8Array[] = [];
+  /**
+   * What waits to be written. A line that follows the last one in memory
+   * (lines broadcast one after another, see `LineArena`) only lengthens the
+   * last run, so a burst of lines is sent as one view, with no copying.
+   */
+  #queue: QueuedRun[] = [];
   #queuedBytes = 0;
   #wakeWriter: (() => void) | undefined;
   #closing = false;
@@ -326,7 +349,15 @@ class Connection implements Peer {
       this.#dropSlowReader();
       return;
     }
-    this.#queue.push(bytes);
+    const last = this.#queue[this.#queue.length - 1];
+    if (
+      last !== undefined && last.buffer === bytes.buffer &&
+      last.end === bytes.byteOffset
+    ) {
+      last.end += bytes.length;
+    } else {
+      this.#queue.push(runOf(bytes));
+    }
     this.#queuedBytes += bytes.length;
     this.#wakeWriter?.();
   }
@@ -369,10 +400,10 @@ class Connection implements Peer {
    * saying why, which reaches the client if its socket ever takes it.
    */
   #dropSlowReader(): void {
-    this.#queue = [
-      new OutgoingLine(lines.removed("too slow to keep up")).bytes,
-    ];
-    this.#queuedBytes = this.#queue[0].length;
+    const farewell =
+      new OutgoingLine(lines.removed("too slow to keep up")).bytes;
+    this.#queue = [runOf(farewell)];
+    this.#queuedBytes = farewell.length;
     this.#closing = true;
     queueMicrotask(() => this.#room.leave(this.member, "too slow"));
     this.close();
@@ -388,9 +419,12 @@ class Connection implements Peer {
       }
       // Everything queued goes out in one write: fewer system calls when
       // lines arrive faster than this peer reads.
-      const chunk = this.#queue.length === 1
-        ? this.#queue[0]
-        : concatBytes(this.#queue, this.#queuedBytes);
+      const views = this.#queue.map((run) =>
+        new Uint8Array(run.buffer, run.start, run.end - run.start)
+      );
+      const chunk = views.length === 1
+        ? views[0]
+        : concatBytes(views, this.#queuedBytes);
       this.#queue = [];
       this.#queuedBytes = 0;
       try {
@@ -407,7 +441,7 @@ class Connection implements Peer {
 
   async #readLoop(): Promise<void> {
     const splitter = new LineSplitter();
-    const buffer = new Uint8Array(READ_BUFFER_BYTES);
+    let buffer = new Uint8Array(SMALL_READ_BUFFER_BYTES);
     let idleTimer: ReturnType<typeof setTimeout> | undefined;
     const deliverPartial = () => {
       idleTimer = undefined;
@@ -419,12 +453,16 @@ class Connection implements Peer {
         const count = await this.#conn.read(buffer);
         if (count === null) break;
         this.lastHeardAt = performance.now();
+        const filled = count === buffer.length;
         clearTimeout(idleTimer);
         for (const event of splitter.push(buffer.subarray(0, count))) {
           this.#receive(event);
         }
         if (splitter.pendingBytes > 0) {
           idleTimer = setTimeout(deliverPartial, IDLE_FLUSH_MS);
+        }
+        if (filled && buffer.length < LARGE_READ_BUFFER_BYTES) {
+          buffer = new Uint8Array(LARGE_READ_BUFFER_BYTES);
         }
       }
     } catch {

@@ -151,9 +151,20 @@ function openPipeConsole(handlers: ConsoleHandlers): LineConsole {
     } catch { /* stdin went away: treat as its end */ }
     if (!closed) handlers.onEnd();
   })();
+  // Lines printed in one burst (a busy room) go out in one write.
+  let unwritten = "";
+  const flush = () => {
+    const text = unwritten;
+    unwritten = "";
+    if (text) writeStdout(text);
+  };
   return {
-    print: (line) => writeStdout(line + "\n"),
+    print(line) {
+      if (unwritten === "") queueMicrotask(flush);
+      unwritten += line + "\n";
+    },
     close() {
+      flush();
       if (closed) return;
       closed = true;
       reader.cancel().catch(() => {});

@@ -14,7 +14,6 @@
  * @module
  */
 
-import { connect as connectNodeTls } from "node:tls";
 import { concatBytes } from "./protocol.ts";
 
 /** How long a connection may take, in milliseconds, unless told otherwise. */
@@ -711,13 +710,15 @@ function probeError(
  * certificate (DER) and hangs up at once. Nothing is written but the TLS
  * handshake.
  */
-function probeCertificate(
+async function probeCertificate(
   hostname: string,
   port: number,
   timeoutMs: number,
 ): Promise<Uint8Array> {
   const where = formatAddress(hostname, port);
-  return new Promise((resolve, reject) => {
+  // Loaded only here: node:tls costs a server that never probes megabytes.
+  const { connect: connectNodeTls } = await import("node:tls");
+  return await new Promise((resolve, reject) => {
     let settled = false;
     let connected = false;
     const socket = connectNodeTls({

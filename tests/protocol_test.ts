@@ -3,6 +3,7 @@ import {
   decodeLine,
   ERROR_PREFIX,
   type FramedLine,
+  LineArena,
   lines,
   LineSplitter,
   MAX_LINE_BYTES,
@@ -453,4 +454,39 @@ Deno.test("OutgoingLine.bytes is the UTF-8 text followed by \\n", () => {
 Deno.test("OutgoingLine encodes once and returns the same bytes every time", () => {
   const line = new OutgoingLine("hi");
   assert.equal(line.bytes, line.bytes);
+});
+
+Deno.test("LineArena encodes lines side by side in one block, each with its newline", () => {
+  const arena = new LineArena();
+  const a = arena.encode("alice: héllo");
+  const b = arena.encode("bob: 👋");
+  assert.equal(new TextDecoder().decode(a), "alice: héllo\n");
+  assert.equal(new TextDecoder().decode(b), "bob: 👋\n");
+  assert.equal(a.buffer, b.buffer);
+  assert.equal(a.byteOffset + a.length, b.byteOffset);
+});
+
+Deno.test("LineArena starts a new block when one is full, and keeps huge lines apart", () => {
+  const arena = new LineArena();
+  const first = arena.encode("x".repeat(4000));
+  let last = first;
+  for (let n = 0; n < 20; n++) last = arena.encode("y".repeat(4000));
+  assert.notEqual(last.buffer, first.buffer);
+  assert.equal(new TextDecoder().decode(last), "y".repeat(4000) + "\n");
+  // Earlier lines are untouched by later ones.
+  assert.equal(new TextDecoder().decode(first), "x".repeat(4000) + "\n");
+  const huge = arena.encode("z".repeat(30_000));
+  assert.equal(huge.length, 30_001);
+  assert.notEqual(huge.buffer, last.buffer);
+});
+
+Deno.test("OutgoingLine with an arena encodes into it, once", () => {
+  const arena = new LineArena();
+  const line = new OutgoingLine("carol: hi", arena);
+  const next = new OutgoingLine("dave: yo", arena);
+  assert.equal(line.bytes, line.bytes);
+  assert.equal(
+    line.bytes.byteOffset + line.bytes.length,
+    next.bytes.byteOffset,
+  );
 });

@@ -499,6 +499,7 @@ Deno.test("a guest cannot take the host's name in any case, nor use host command
   await guest.send("/nick TEACHER");
   await guest.received.waitFor(/^\*\*\* error: the name "TEACHER" is taken/);
   await server.type("/nick prof");
+  await server.stdout.waitFor("*** teacher is now known as prof");
   await guest.send("/nick teacher");
   await guest.received.waitFor(
     '*** error: the name "teacher" is reserved for the host. Try another one.',
