@@ -1190,8 +1190,15 @@ Deno.test("impersonation: no name or line can pass for a notice, the host or ano
         : Uint8Array.from([...forged, 0x0a]),
     );
   }
+  // A client that has sent newlines is waited for, however long it pauses
+  // mid-line: the two halves arrive as one line, after its name.
   await mallory.write(encoder.encode("*** no newline after this"));
-  await sleep(500); // delivered after 300 ms of silence
+  await sleep(500);
+  await mallory.send(" (continued)");
+  await observer.reader.waitFor(
+    `${name}: *** no newline after this (continued)`,
+    { from },
+  );
   await mallory.send("*** " + "x".repeat(5000)); // too long: refused
   await mallory.send("end of forgeries");
   await observer.reader.waitFor(`${name}: end of forgeries`, { from });
@@ -1222,8 +1229,8 @@ Deno.test("impersonation: no name or line can pass for a notice, the host or ano
     assert.doesNotMatch(line, UNSAFE_CHARACTER, JSON.stringify(line));
   }
   assert.equal(observer.reader.invalidUtf8, 0);
-  // Every forged line arrived (a multi-line one as two), plus the partial
-  // line and the marker; "stop" with a zero-width space is a message too.
+  // Every forged line arrived (a multi-line one as two), plus the line sent
+  // in two halves and the marker; "stop" with a zero-width space is a message too.
   assert.equal(others.length, FORGED_LINES.length + 3);
   assert.ok(!alice.lines.some((line) => line.includes("known as alice")));
   console.log(

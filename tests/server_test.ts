@@ -283,13 +283,30 @@ Deno.test("a client that never reads is dropped as too slow while the others kee
   );
 });
 
+Deno.test("a client that has ended a line with a newline is waited for: a pause mid-line does not cut it", async () => {
+  await using server = await ChatProcess.serve();
+  await using reader = await TcpClient.join(server.port, "reader");
+  await using slow = await TcpClient.join(server.port, "slow");
+  await slow.write(encoder.encode("first half, "));
+  // Well past the 300 ms after which a client without newlines is served.
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  await slow.write(encoder.encode("second half\n"));
+  await reader.received.waitFor("slow: first half, second half");
+  assert.ok(!reader.received.lines.includes("slow: first half, "));
+});
+
 Deno.test("text without a newline is delivered after a pause, and when the connection closes", async () => {
   await using server = await ChatProcess.serve();
   await using reader = await TcpClient.join(server.port, "reader");
   // Like the course's Python client: send() with no newline, stay connected.
-  await using python = await TcpClient.join(server.port, "python");
+  await using python = await TcpClient.connect(server.port);
+  await python.received.waitFor(lines.greeting());
   await python.write(encoder.encode("bonjour sans retour"));
-  await reader.received.waitFor("python: bonjour sans retour");
+  const said = await reader.received.waitFor(
+    /^guest\d+: bonjour sans retour$/,
+  );
+  await python.write(encoder.encode("et encore"));
+  await reader.received.waitFor(said.replace(/:.*/, ": et encore"));
   // Like the exercise's first client: send, then close at once.
   await using quick = await TcpClient.connect(server.port);
   await quick.received.waitFor(lines.greeting());
