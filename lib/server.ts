@@ -38,16 +38,27 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 60_000;
 
 /**
- * A connection with more than this waiting to be written is behind. When
- * most of the room is behind (the readers cannot keep up with the senders,
- * rather than one reader being slow), the server stops reading from senders
- * until they catch up: TCP then slows the senders down, and no reader is
- * dropped for a load that no one could read.
+ * A connection with more than this waiting to be written is behind. When a
+ * quarter of the room is behind and still reading (the readers cannot keep
+ * up with the senders, rather than one reader being slow), the server stops
+ * reading from senders until all have caught up: TCP then slows the
+ * senders down, and no reader is dropped for a load no one could read. A
+ * peer that has stopped reading altogether is not counted: it never holds
+ * the room, and is dropped at the queue limit.
  */
 export const BACKLOG_BYTES = 64 * 1024;
 
 /** A write that has not finished after this long: the peer stopped reading. */
 export const STALLED_WRITE_MS = 5_000;
+
+/**
+ * A peer no write to which has finished for this long is not reading; it no
+ * longer counts towards holding the room.
+ */
+const NOT_READING_MS = 3_000;
+
+/** Queued bytes in several pieces are copied into one write below this. */
+const COPY_BELOW_BYTES = 16 * 1024;
 
 /** How often deadlines are checked. */
 const SWEEP_INTERVAL_MS = 1000;
@@ -251,7 +262,7 @@ export class ChatServer {
         now - connection.lastHeardAt > heartbeatMs
       ) {
         this.room.remove(connection.member, "timed out");
-      } else if (now - connection.writeStartedAt > STALLED_WRITE_MS) {
+      } else if (connection.writeStalled(SWEEP_INTERVAL_MS, STALLED_WRITE_MS)) {
         connection.abort("too slow");
       }
     }
@@ -310,15 +321,15 @@ class FlowControl {
     return this.#resume;
   }
 
-  /** A connection fell behind (+1) or caught up or left (-1). */
+  /** A connection fell behind (+1) or caught up, stalled or left (-1). */
   behind(change: 1 | -1): void {
     this.#behind += change;
-    // Three in four: one slow reader, or a few, never hold the room.
-    const saturated = this.#behind >= 2 &&
-      this.#behind * 4 > this.#connectionCount() * 3;
-    if (saturated && !this.#resume) {
+    const count = this.#connectionCount();
+    if (!this.#resume && this.#behind >= 2 && this.#behind * 4 >= count) {
       this.#resume = new Promise((resolve) => this.#wake = resolve);
-    } else if (!saturated && this.#resume) {
+    } else if (this.#resume && this.#behind === 0) {
+      // Held until every reader caught up: the slowest one still reading
+      // sets the pace, instead of falling further behind each time.
       this.#wake!();
       this.#resume = undefined;
     }
@@ -363,10 +374,17 @@ class Connection implements Peer {
    */
   #queue: QueuedRun[] = [];
   #queuedBytes = 0;
+  /** Bytes handed to the socket whose write has not finished yet. */
+  #writingBytes = 0;
+  /** Writes finished so far, and sweeps that saw none finish. */
+  #writesDone = 0;
+  #writesDoneAtSweep = 0;
+  #sweepsWithoutProgress = 0;
+  /** A write is waiting and none finished since the last sweep. */
+  #stalled = false;
+  /** Counted as behind by the flow control. */
   #behind = false;
   readonly #flow: FlowControl;
-  /** When the write in progress started; Infinity when none is. */
-  writeStartedAt = Infinity;
   #wakeWriter: (() => void) | undefined;
   #closing = false;
   #gone = false;
@@ -415,17 +433,41 @@ class Connection implements Peer {
       this.#queue.push(runOf(bytes));
     }
     this.#queuedBytes += bytes.length;
-    if (!this.#behind && this.#queuedBytes > BACKLOG_BYTES) {
-      this.#behind = true;
-      this.#flow.behind(1);
-    }
+    if (!this.#behind) this.#updateBehind();
     this.#wakeWriter?.();
   }
 
-  #caughtUp(): void {
-    if (!this.#behind) return;
-    this.#behind = false;
-    this.#flow.behind(-1);
+  /** Behind: more than the backlog queued or being written. */
+  #updateBehind(): void {
+    const behind = !this.#gone && !this.#stalled &&
+      this.#queuedBytes + this.#writingBytes > BACKLOG_BYTES;
+    if (behind === this.#behind) return;
+    this.#behind = behind;
+    this.#flow.behind(behind ? 1 : -1);
+  }
+
+  /**
+   * Called by each sweep: true once a write has been waiting for the peer to
+   * read, with no write finishing, for `stalledMs`.
+   */
+  writeStalled(sweepMs: number, stalledMs: number): boolean {
+    if (
+      this.#writingBytes === 0 || this.#writesDone !== this.#writesDoneAtSweep
+    ) {
+      this.#writesDoneAtSweep = this.#writesDone;
+      this.#sweepsWithoutProgress = 0;
+      return false;
+    }
+    this.#sweepsWithoutProgress++;
+    if (
+      !this.#stalled &&
+      this.#sweepsWithoutProgress * sweepMs >= NOT_READING_MS
+    ) {
+      // It has stopped reading: slow, not a sign that the room is too busy.
+      this.#stalled = true;
+      this.#updateBehind();
+    }
+    return this.#sweepsWithoutProgress * sweepMs >= stalledMs;
   }
 
   /** Writes what is queued, then closes; gives up after a grace period. */
@@ -454,7 +496,7 @@ class Connection implements Peer {
     queueMicrotask(() => this.#room.leave(this.member, reason));
     this.#queue = [];
     this.#queuedBytes = 0;
-    this.#caughtUp();
+    this.#updateBehind();
     this.#wakeWriter?.();
     try {
       this.#conn.close();
@@ -484,24 +526,30 @@ class Connection implements Peer {
         this.#wakeWriter = undefined;
         continue;
       }
-      // Everything queued goes out in one write: fewer system calls when
-      // lines arrive faster than this peer reads.
-      const views = this.#queue.map((run) =>
+      // Everything queued goes out at once: fewer system calls when lines
+      // arrive faster than this peer reads. Runs of broadcast lines are
+      // views of shared blocks; only small, scattered ones are copied.
+      let chunks = this.#queue.map((run) =>
         new Uint8Array(run.buffer, run.start, run.end - run.start)
       );
-      const chunk = views.length === 1
-        ? views[0]
-        : concatBytes(views, this.#queuedBytes);
+      if (chunks.length > 1 && this.#queuedBytes < COPY_BELOW_BYTES) {
+        chunks = [concatBytes(chunks, this.#queuedBytes)];
+      }
+      this.#writingBytes = this.#queuedBytes;
       this.#queue = [];
       this.#queuedBytes = 0;
-      this.#caughtUp();
       try {
-        this.writeStartedAt = performance.now();
-        for (let offset = 0; offset < chunk.length;) {
-          offset += await this.#conn.write(chunk.subarray(offset));
-          this.writeStartedAt = performance.now();
+        for (const chunk of chunks) {
+          for (let offset = 0; offset < chunk.length;) {
+            const written = await this.#conn.write(chunk.subarray(offset));
+            offset += written;
+            this.#writingBytes -= written;
+            this.#writesDone++;
+            this.#stalled = false;
+          }
         }
-        this.writeStartedAt = Infinity;
+        this.#writingBytes = 0;
+        this.#updateBehind();
       } catch {
         this.abort("connection lost");
         return;

@@ -554,3 +554,55 @@ Deno.test("a client dropped as too slow is sent a last line saying why", async (
     text.slice(-200),
   );
 });
+
+Deno.test("when every reader is slower than the sender, the sender is slowed down and no reader is dropped", async () => {
+  await using server = await ChatProcess.serve();
+  const readerCount = 5;
+  const lineCount = 30_000; // 6 MB to each reader: past socket buffers and the 1 MiB queue
+  const payload = "s".repeat(190);
+  const readers = await Promise.all(
+    Array.from({ length: readerCount }, async (_, index) => {
+      const conn = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: server.port,
+      });
+      await conn.write(encoder.encode(`/nick sip${index}\n`));
+      return conn;
+    }),
+  );
+  await using sender = await TcpClient.join(server.port, "firehose");
+  const started = performance.now();
+  // Each reader sips 4 KiB every 2 ms (about 2 MB/s), and counts lines.
+  const sipping = readers.map(async (conn) => {
+    const buffer = new Uint8Array(4096);
+    let lines = 0;
+    let ended = false;
+    while (!ended && performance.now() - started < 30_000) {
+      const count = await conn.read(buffer);
+      if (count === null) {
+        ended = true;
+        break;
+      }
+      for (let i = 0; i < count; i++) if (buffer[i] === 0x0a) lines++;
+      if (lines >= lineCount + 2) break; // + its welcome and firehose joined
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    conn.close();
+    return { lines, ended };
+  });
+  const line = encoder.encode(`${payload}\n`);
+  const batch = new Uint8Array(line.length * 100);
+  for (let n = 0; n < 100; n++) batch.set(line, n * line.length);
+  for (let sent = 0; sent < lineCount; sent += 100) await sender.write(batch);
+  const results = await deadline(Promise.all(sipping), "the readers", 40_000);
+  const elapsed = performance.now() - started;
+  console.log(
+    `    ${lineCount} lines of 200 bytes to ${readerCount} readers at about 2 MB/s each: ${
+      results.map((r) => r.lines).join(", ")
+    } lines in ${Math.round(elapsed)} ms`,
+  );
+  for (const result of results) {
+    assert.equal(result.ended, false, "a reader was disconnected");
+    assert.ok(result.lines >= lineCount + 2, `only ${result.lines} lines`);
+  }
+});
