@@ -8,6 +8,12 @@
 import { parseArgs } from "node:util";
 import { nameFromLogin, nameProblem } from "./protocol.ts";
 import { parseFingerprint } from "./tls.ts";
+import { DEFAULT_FLOOD_LIMITS } from "./room.ts";
+import {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_HEARTBEAT_TIMEOUT_MS,
+  DEFAULT_MAX_PER_ADDRESS,
+} from "./server.ts";
 
 /** Port used when none is given. */
 export const DEFAULT_PORT = 5000;
@@ -56,17 +62,10 @@ export interface ConnectOptions {
   tls?: { fingerprint: string } | { caFile?: string };
 }
 
-/** Flood control defaults: see `chat serve --help`. */
-export const DEFAULT_FLOOD = { burst: 20, perSecond: 5, disconnectAfter: 100 };
-
-/** Default `--max-per-ip`. */
-export const DEFAULT_MAX_PER_ADDRESS = 8;
-
-/** Default `--handshake-timeout`, in seconds. */
-export const DEFAULT_HANDSHAKE_TIMEOUT_S = 30;
-
-/** Default `--heartbeat-timeout`, in seconds. */
-export const DEFAULT_HEARTBEAT_TIMEOUT_S = 60;
+// The defaults live beside the code that applies them; the help shows them.
+const DEFAULT_FLOOD = DEFAULT_FLOOD_LIMITS;
+const DEFAULT_HANDSHAKE_TIMEOUT_S = DEFAULT_HANDSHAKE_TIMEOUT_MS / 1000;
+const DEFAULT_HEARTBEAT_TIMEOUT_S = DEFAULT_HEARTBEAT_TIMEOUT_MS / 1000;
 
 /** Help for `chat` itself. */
 export const MAIN_HELP = `chat: a chat room for everyone on the local network

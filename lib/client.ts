@@ -230,19 +230,7 @@ class ClientSession {
     });
     const first = await Promise.race([this.#next(), silent])
       .finally(() => clearTimeout(timer));
-    if (first === undefined) {
-      throw new ClientError(
-        `The server at ${this.#where} closed the connection before saying anything.`,
-      );
-    }
-    if (first.startsWith(ERROR_PREFIX)) {
-      throw new ClientError(
-        `The server at ${this.#where} refused the connection: ${
-          first.slice(ERROR_PREFIX.length)
-        }`,
-      );
-    }
-    return first;
+    return this.#mayGoOn(first, "before saying anything", "the connection");
   }
 
   /** Sends the room password; returns the server's answer when accepted. */
@@ -255,15 +243,26 @@ class ClientSession {
       );
     }
     await this.#send(`/pass ${password}`);
-    const answer = await this.#next();
+    return this.#mayGoOn(
+      await this.#next(),
+      "after the password",
+      "the password",
+    );
+  }
+
+  /**
+   * The server's answer at a step that must succeed; throws a
+   * {@linkcode ClientError} when it closed the connection or refused.
+   */
+  #mayGoOn(answer: string | undefined, when: string, what: string): string {
     if (answer === undefined) {
       throw new ClientError(
-        `The server at ${this.#where} closed the connection after the password.`,
+        `The server at ${this.#where} closed the connection ${when}.`,
       );
     }
     if (answer.startsWith(ERROR_PREFIX)) {
       throw new ClientError(
-        `The server at ${this.#where} refused the password: ${
+        `The server at ${this.#where} refused ${what}: ${
           answer.slice(ERROR_PREFIX.length)
         }`,
       );

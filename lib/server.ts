@@ -19,7 +19,10 @@ import { type FloodLimits, type Member, type Peer, Room } from "./room.ts";
 /** Bytes a connection may have waiting to be written before it is dropped. */
 export const QUEUE_LIMIT_BYTES = 1024 * 1024;
 
-/** A partial line (no `\n` yet) is delivered after this long without bytes. */
+/**
+ * A partial line (no `\n` yet) from a client that has never sent a newline
+ * (the course's Python client) is delivered after this long without bytes.
+ */
 export const IDLE_FLUSH_MS = 300;
 
 /** How long shutdown waits for queued lines to reach clients. */
@@ -39,23 +42,18 @@ export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 60_000;
 
 /**
  * A connection with more than this waiting to be written is behind. When a
- * quarter of the room is behind and still reading (the readers cannot keep
- * up with the senders, rather than one reader being slow), the server stops
- * reading from senders until all have caught up: TCP then slows the
- * senders down, and no reader is dropped for a load no one could read. A
- * peer that has stopped reading altogether is not counted: it never holds
- * the room, and is dropped at the queue limit.
+ * quarter of the room is behind (the readers cannot keep up with the
+ * senders, rather than one reader being slow), the server stops reading from
+ * senders until all have caught up: TCP then slows the senders down, and no
+ * reader is dropped for a load no one could read.
  */
 export const BACKLOG_BYTES = 64 * 1024;
 
-/** A write that has not finished after this long: the peer stopped reading. */
-export const STALLED_WRITE_MS = 5_000;
-
 /**
- * A peer no write to which has finished for this long is not reading; it no
- * longer counts towards holding the room.
+ * A peer no write to which has finished for this long has stopped reading:
+ * it is dropped, so it holds a busy room for this long at most.
  */
-const NOT_READING_MS = 3_000;
+export const STALLED_WRITE_MS = 5_000;
 
 /** Queued bytes in several pieces are copied into one write below this. */
 const COPY_BELOW_BYTES = 16 * 1024;
@@ -321,7 +319,7 @@ class FlowControl {
     return this.#resume;
   }
 
-  /** A connection fell behind (+1) or caught up, stalled or left (-1). */
+  /** A connection fell behind (+1), or caught up or left (-1). */
   behind(change: 1 | -1): void {
     this.#behind += change;
     const count = this.#connectionCount();
@@ -380,8 +378,6 @@ class Connection implements Peer {
   #writesDone = 0;
   #writesDoneAtSweep = 0;
   #sweepsWithoutProgress = 0;
-  /** A write is waiting and none finished since the last sweep. */
-  #stalled = false;
   /** Counted as behind by the flow control. */
   #behind = false;
   readonly #flow: FlowControl;
@@ -439,7 +435,7 @@ class Connection implements Peer {
 
   /** Behind: more than the backlog queued or being written. */
   #updateBehind(): void {
-    const behind = !this.#gone && !this.#stalled &&
+    const behind = !this.#gone &&
       this.#queuedBytes + this.#writingBytes > BACKLOG_BYTES;
     if (behind === this.#behind) return;
     this.#behind = behind;
@@ -458,16 +454,7 @@ class Connection implements Peer {
       this.#sweepsWithoutProgress = 0;
       return false;
     }
-    this.#sweepsWithoutProgress++;
-    if (
-      !this.#stalled &&
-      this.#sweepsWithoutProgress * sweepMs >= NOT_READING_MS
-    ) {
-      // It has stopped reading: slow, not a sign that the room is too busy.
-      this.#stalled = true;
-      this.#updateBehind();
-    }
-    return this.#sweepsWithoutProgress * sweepMs >= stalledMs;
+    return ++this.#sweepsWithoutProgress * sweepMs >= stalledMs;
   }
 
   /** Writes what is queued, then closes; gives up after a grace period. */
@@ -545,7 +532,6 @@ class Connection implements Peer {
             offset += written;
             this.#writingBytes -= written;
             this.#writesDone++;
-            this.#stalled = false;
           }
         }
         this.#writingBytes = 0;

@@ -15,6 +15,7 @@ import {
   ChatProcess,
   deadline,
   LIFTED_LIMITS,
+  type LineCollector,
   residentKiB,
   WAIT_MS,
 } from "./harness.ts";
@@ -1413,21 +1414,7 @@ Deno.test("TLS: the fingerprint pins the server; an impostor is refused before a
   assert.notEqual(impostorFingerprint, fingerprint);
   await impostor.stdout.waitFor(/^\*\*\* Welcome, host!/);
   const impostorLines = impostor.stdout.lines.length;
-  await using victim = new ChatProcess(
-    [
-      "connect",
-      `127.0.0.1:${impostor.port}`,
-      "--fingerprint",
-      fingerprint,
-      "--name",
-      "victim",
-    ],
-    { stdin: true, env: { CHAT_PASSWORD: "do-not-leak" } },
-  );
-  const status = await victim.exit();
-  assert.equal(status.code, 1);
-  assert.equal(victim.stderr.lines.length, 1, victim.stderr.text);
-  assert.match(victim.stderr.lines[0], /^chat: .*fingerprint/);
+  const victim = await refusedPinnedClient(impostor.port, fingerprint);
   assert.deepEqual(victim.stdout.lines, []);
   await sleep(300);
   assert.deepEqual(impostor.stdout.lines.slice(impostorLines), []);
@@ -1470,21 +1457,7 @@ Deno.test("TLS: the fingerprint pins the server; an impostor is refused before a
     await Promise.all(handlers);
   })();
   try {
-    await using victim2 = new ChatProcess(
-      [
-        "connect",
-        `127.0.0.1:${listener.addr.port}`,
-        "--fingerprint",
-        fingerprint,
-        "--name",
-        "victim",
-      ],
-      { stdin: true, env: { CHAT_PASSWORD: "do-not-leak" } },
-    );
-    const status2 = await victim2.exit();
-    assert.equal(status2.code, 1);
-    assert.equal(victim2.stderr.lines.length, 1, victim2.stderr.text);
-    assert.match(victim2.stderr.lines[0], /^chat: .*fingerprint/);
+    await refusedPinnedClient(listener.addr.port, fingerprint);
   } finally {
     listener.close();
     await accepting;
@@ -1692,3 +1665,30 @@ Deno.test("stalled peers: 50 clients that never read do not slow 50 that chat, a
     );
   }
 });
+
+/**
+ * Runs `chat connect --fingerprint` (with a password it must not leak)
+ * against a server holding another certificate, and asserts it is refused
+ * with one line about the fingerprint and exit status 1.
+ */
+async function refusedPinnedClient(
+  port: number,
+  fingerprint: string,
+): Promise<{ stdout: LineCollector; stderr: LineCollector }> {
+  await using victim = new ChatProcess(
+    [
+      "connect",
+      `127.0.0.1:${port}`,
+      "--fingerprint",
+      fingerprint,
+      "--name",
+      "victim",
+    ],
+    { stdin: true, env: { CHAT_PASSWORD: "do-not-leak" } },
+  );
+  const status = await victim.exit();
+  assert.equal(status.code, 1);
+  assert.equal(victim.stderr.lines.length, 1, victim.stderr.text);
+  assert.match(victim.stderr.lines[0], /^chat: .*fingerprint/);
+  return { stdout: victim.stdout, stderr: victim.stderr };
+}
