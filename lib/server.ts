@@ -301,8 +301,8 @@ async function refuse(conn: Deno.Conn, text: string): Promise<void> {
 }
 
 /**
- * Counts the connections that are behind, and holds reading while most of
- * them are.
+ * Counts the connections that are behind: holds reading once a quarter of
+ * them are, until none is.
  */
 class FlowControl {
   #behind = 0;
@@ -314,7 +314,7 @@ class FlowControl {
     this.#connectionCount = connectionCount;
   }
 
-  /** Resolves at once, or when the room is no longer mostly behind. */
+  /** While reading is held, a promise that settles when it resumes. */
   ready(): Promise<void> | undefined {
     return this.#resume;
   }
