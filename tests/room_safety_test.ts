@@ -13,68 +13,13 @@ import {
   DEFAULT_FLOOD_LIMITS,
   FLOOD_MEMORY_MS,
   type FloodLimits,
-  type Member,
-  type Peer,
   Room,
   type RoomOptions,
 } from "../lib/room.ts";
-import {
-  lines,
-  nameProblem,
-  NOTICE_PREFIX,
-  type OutgoingLine,
-} from "../lib/protocol.ts";
+import { lines, nameProblem, NOTICE_PREFIX } from "../lib/protocol.ts";
+import { type Client, client, type FakePeer, fakePeer } from "./fake_peer.ts";
 
-// --- helpers (copied in spirit from room_test.ts) -----------------------------
-
-/** A peer that records every line it is sent and counts close() calls. */
-interface FakePeer extends Peer {
-  readonly seen: string[];
-  readonly closes: number;
-  /** Resolves at the first close(). */
-  readonly closed: Promise<void>;
-}
-
-function fakePeer(): FakePeer {
-  const seen: string[] = [];
-  let closes = 0;
-  let resolveClosed!: () => void;
-  const closed = new Promise<void>((resolve) => resolveClosed = resolve);
-  return {
-    seen,
-    closed,
-    get closes() {
-      return closes;
-    },
-    send(line: OutgoingLine) {
-      seen.push(line.text);
-    },
-    close() {
-      closes++;
-      resolveClosed();
-    },
-  };
-}
-
-interface Client {
-  member: Member;
-  peer: FakePeer;
-  /** Lines received since the last call to `take()`. */
-  take(): string[];
-}
-
-function client(member: Member, peer: FakePeer): Client {
-  let read = 0;
-  return {
-    member,
-    peer,
-    take() {
-      const fresh = peer.seen.slice(read);
-      read = peer.seen.length;
-      return fresh;
-    },
-  };
-}
+// --- helpers ----------------------------------------------------------------
 
 /** Joins at once, as the host does (no door). */
 function join(

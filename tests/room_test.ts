@@ -1,53 +1,15 @@
 import assert from "node:assert/strict";
-import { type Member, type Peer, Room } from "../lib/room.ts";
-import type { OutgoingLine } from "../lib/protocol.ts";
+import { Room } from "../lib/room.ts";
+import { type Client, client, fakePeer } from "./fake_peer.ts";
 
-/** A peer that records every line it is sent and counts close() calls. */
-interface FakePeer extends Peer {
-  readonly seen: string[];
-  readonly closes: number;
-}
-
-function fakePeer(): FakePeer {
-  const seen: string[] = [];
-  let closes = 0;
-  return {
-    seen,
-    get closes() {
-      return closes;
-    },
-    send(line: OutgoingLine) {
-      seen.push(line.text);
-    },
-    close() {
-      closes++;
-    },
-  };
-}
-
-interface Joined {
-  member: Member;
-  peer: FakePeer;
-  /** Lines received since the last call to `take()`. */
-  take(): string[];
-}
+type Joined = Client;
 
 function join(
   room: Room,
   options?: { name?: string; isHost?: boolean },
 ): Joined {
   const peer = fakePeer();
-  const member = room.join(peer, options);
-  let read = 0;
-  return {
-    member,
-    peer,
-    take() {
-      const fresh = peer.seen.slice(read);
-      read = peer.seen.length;
-      return fresh;
-    },
-  };
+  return client(room.join(peer, options), peer);
 }
 
 /** A room with the given number of guests, with their join lines consumed. */
