@@ -6,13 +6,14 @@
  */
 
 import { parseArgs } from "node:util";
-import { nameFromLogin, nameProblem } from "./protocol.ts";
+import { MAX_LINE_BYTES, nameFromLogin, nameProblem } from "./protocol.ts";
 import { parseFingerprint } from "./tls.ts";
-import { DEFAULT_FLOOD_LIMITS } from "./room.ts";
+import { DEFAULT_FLOOD_LIMITS, WRONG_PASSWORD_DELAY_MS } from "./room.ts";
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_HEARTBEAT_TIMEOUT_MS,
   DEFAULT_MAX_PER_ADDRESS,
+  QUEUE_LIMIT_BYTES,
 } from "./server.ts";
 
 /** Port used when none is given. */
@@ -46,6 +47,12 @@ export interface ServeOptions {
   /** 0: heartbeat clients are never timed out. */
   heartbeatTimeoutMs: number;
   flood: { burst: number; perSecond: number; disconnectAfter: number };
+  /** Longest line a client may send, in bytes. */
+  maxLineBytes: number;
+  /** Bytes waiting for a client before it is dropped as too slow. */
+  queueLimitBytes: number;
+  /** Wait before a wrong password is refused. */
+  wrongPasswordDelayMs: number;
   /** True with `--password`: read it from CHAT_PASSWORD or the terminal. */
   askPassword: boolean;
   /** Self-signed certificate made at start, or certificate files. */
@@ -61,6 +68,9 @@ export interface ConnectOptions {
   /** Connect with TLS: pinned to a fingerprint, or verified (with a CA file). */
   tls?: { fingerprint: string } | { caFile?: string };
 }
+
+// Clients accept server lines up to 64 KiB: a name and a message must fit.
+const LONGEST_LINE_BYTES = 32 * 1024;
 
 // The defaults live beside the code that applies them; the help shows them.
 const DEFAULT_FLOOD = DEFAULT_FLOOD_LIMITS;
@@ -108,6 +118,13 @@ Limits (0 turns a limit off):
   --flood-disconnect N
                       refused lines in a row that disconnect the sender
                       (default ${DEFAULT_FLOOD.disconnectAfter})
+  --max-line-bytes N  longest line a client may send (default ${MAX_LINE_BYTES})
+  --queue-kib N       KiB waiting for a client before it is dropped as too
+                      slow (default ${QUEUE_LIMIT_BYTES / 1024})
+  --password-delay SECONDS
+                      wait before refusing a wrong password (default ${
+  WRONG_PASSWORD_DELAY_MS / 1000
+})
 
 Host commands at the console: /kick /ban /mute /unmute NAME, /topic TEXT.`;
 
@@ -183,6 +200,9 @@ function parseServe(args: string[]): Invocation {
     "flood-burst": { type: "string" },
     "flood-rate": { type: "string" },
     "flood-disconnect": { type: "string" },
+    "max-line-bytes": { type: "string" },
+    "queue-kib": { type: "string" },
+    "password-delay": { type: "string" },
     password: { type: "boolean" },
     tls: { type: "boolean" },
     "tls-cert": { type: "string" },
@@ -233,6 +253,13 @@ function parseServe(args: string[]): Invocation {
         0,
       ),
     },
+    maxLineBytes: Math.min(
+      count("max-line-bytes", MAX_LINE_BYTES, 1),
+      LONGEST_LINE_BYTES,
+    ),
+    queueLimitBytes: count("queue-kib", QUEUE_LIMIT_BYTES / 1024, 1) * 1024,
+    wrongPasswordDelayMs:
+      count("password-delay", WRONG_PASSWORD_DELAY_MS / 1000, 0) * 1000,
     askPassword: values.password === true,
     tls: certFile !== undefined && keyFile !== undefined
       ? { certFile, keyFile }
@@ -322,6 +349,9 @@ const VALUE_EXAMPLES: Record<string, string> = {
   "--flood-burst": "20",
   "--flood-rate": "5",
   "--flood-disconnect": "100",
+  "--max-line-bytes": "4096",
+  "--queue-kib": "1024",
+  "--password-delay": "1",
   "--tls-cert": "cert.pem",
   "--tls-key": "key.pem",
   "--ca": "ca.pem",

@@ -12,6 +12,7 @@ import {
   type FramedLine,
   lines,
   LineSplitter,
+  MAX_LINE_BYTES,
   OutgoingLine,
 } from "./protocol.ts";
 import { type FloodLimits, type Member, type Peer, Room } from "./room.ts";
@@ -82,6 +83,10 @@ export interface ServerOptions {
   heartbeatTimeoutMs?: number;
   /** Outgoing queue limit per connection, in bytes. */
   queueLimitBytes?: number;
+  /** Longest line a client may send, in bytes. */
+  maxLineBytes?: number;
+  /** Wait before a wrong password is refused, in ms. */
+  wrongPasswordDelayMs?: number;
   /** Password newcomers must send with `/pass`. */
   password?: string;
   /** Flood control for clients. */
@@ -128,6 +133,7 @@ export class ChatServer {
       onStop: () => void this.shutdown(),
       password: options.password,
       flood: options.flood,
+      wrongPasswordDelayMs: options.wrongPasswordDelayMs,
     });
     this.#stopped = new Promise((resolve) => this.#resolveStopped = resolve);
     this.#sweepTimer = setInterval(() => this.#sweep(), SWEEP_INTERVAL_MS);
@@ -225,6 +231,7 @@ export class ChatServer {
         address,
         this.room,
         this.#options.queueLimitBytes ?? QUEUE_LIMIT_BYTES,
+        this.#options.maxLineBytes ?? MAX_LINE_BYTES,
         this.#flow,
         () => {
           this.#connections.delete(connection);
@@ -358,6 +365,7 @@ class Connection implements Peer {
   readonly #conn: Deno.Conn;
   readonly #room: Room;
   readonly #queueLimitBytes: number;
+  readonly #maxLineBytes: number;
   readonly #onGone: () => void;
   readonly member: Member;
   readonly connectedAt = performance.now();
@@ -391,10 +399,12 @@ class Connection implements Peer {
     address: string,
     room: Room,
     queueLimitBytes: number,
+    maxLineBytes: number,
     flow: FlowControl,
     onGone: () => void,
   ) {
     this.#conn = conn;
+    this.#maxLineBytes = maxLineBytes;
     this.#flow = flow;
     this.#room = room;
     this.#queueLimitBytes = queueLimitBytes;
@@ -545,7 +555,7 @@ class Connection implements Peer {
   }
 
   async #readLoop(): Promise<void> {
-    const splitter = new LineSplitter();
+    const splitter = new LineSplitter(this.#maxLineBytes);
     let buffer = new Uint8Array(SMALL_READ_BUFFER_BYTES);
     let idleTimer: ReturnType<typeof setTimeout> | undefined;
     let sentNewline = false;

@@ -84,6 +84,9 @@ const SERVE_DEFAULTS = {
   handshakeTimeoutMs: 30_000,
   heartbeatTimeoutMs: 60_000,
   flood: { burst: 20, perSecond: 5, disconnectAfter: 100 },
+  maxLineBytes: 4096,
+  queueLimitBytes: 1024 * 1024,
+  wrongPasswordDelayMs: 1000,
   askPassword: false,
   tls: undefined,
 };
@@ -509,6 +512,28 @@ Deno.test("serve takes every limit as a flag, and 0 turns a limit off", () => {
     perSecond: 0,
     disconnectAfter: 0,
   });
+});
+
+Deno.test("serve takes the line length, queue size and wrong-password delay as flags", () => {
+  const invocation = parseCommandLine([
+    "serve",
+    "--max-line-bytes=512",
+    "--queue-kib=256",
+    "--password-delay=3",
+  ], NO_ENV);
+  assert.ok(invocation.command === "serve");
+  assert.equal(invocation.maxLineBytes, 512);
+  assert.equal(invocation.queueLimitBytes, 256 * 1024);
+  assert.equal(invocation.wrongPasswordDelayMs, 3000);
+  const longest = parseCommandLine(
+    ["serve", "--max-line-bytes=999999"],
+    NO_ENV,
+  );
+  assert.equal(longest.command === "serve" && longest.maxLineBytes, 32 * 1024);
+  assertUsageError(
+    ["serve", "--queue-kib=0"],
+    /--queue-kib: use a whole number of 1 or more/,
+  );
 });
 
 Deno.test("serve refuses a burst of 0 and limits that are not whole numbers", () => {

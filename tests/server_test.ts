@@ -606,3 +606,19 @@ Deno.test("when every reader is slower than the sender, the sender is slowed dow
     assert.ok(result.lines >= lineCount + 2, `only ${result.lines} lines`);
   }
 });
+
+Deno.test("--max-line-bytes sets the longest line a client may send", async () => {
+  await using server = await ChatProcess.serve(["--max-line-bytes", "10"]);
+  // Short names: "/nick NAME" is a line too.
+  await using sender = await TcpClient.join(server.port, "s");
+  await using reader = await TcpClient.join(server.port, "r");
+  await sender.send("0123456789");
+  await reader.received.waitFor("s: 0123456789");
+  await sender.send("0123456789a");
+  await sender.received.waitFor(
+    "*** error: line too long (over 10 bytes); it was not sent.",
+  );
+  await sender.send("ok");
+  await reader.received.waitFor("s: ok");
+  assert.ok(!reader.received.lines.some((line) => line.includes("9a")));
+});
