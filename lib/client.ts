@@ -180,9 +180,8 @@ class ClientSession {
   }
 
   async run(): Promise<number> {
-    let first = await this.#greeting();
-    if (first === lines.passwordNeeded()) {
-      first = await this.#givePassword();
+    if ((await this.#greeting()) === lines.passwordNeeded()) {
+      await this.#givePassword();
     }
     this.#console = openConsole({
       onLine: async (line) => {
@@ -233,8 +232,8 @@ class ClientSession {
     return this.#mayGoOn(first, "before saying anything", "the connection");
   }
 
-  /** Sends the room password; returns the server's answer when accepted. */
-  async #givePassword(): Promise<string> {
+  /** Sends the room password; throws when it is refused. */
+  async #givePassword(): Promise<void> {
     const password = this.#options.password ??
       await readSecret(`Password for the room at ${this.#where}: `);
     if (password === undefined) {
@@ -243,7 +242,7 @@ class ClientSession {
       );
     }
     await this.#send(`/pass ${password}`);
-    return this.#mayGoOn(
+    this.#mayGoOn(
       await this.#next(),
       "after the password",
       "the password",

@@ -434,11 +434,7 @@ export class Room {
     const { name: commandName, args } = trimmed.startsWith("/")
       ? parseCommand(trimmed)
       : { name: "", args: "" };
-    if (commandName === "quit" || trimmed === "stop") {
-      this.tell(state, lines.goodbye());
-      this.leave(state);
-      return state.peer.close();
-    }
+    if (commandName === "quit" || trimmed === "stop") return this.quit(state);
     if (commandName === "pass") {
       if (!this.#password) {
         return this.tell(state, lines.notice("This room has no password."));

@@ -167,11 +167,6 @@ export class ChatServer {
     return this.#stopped;
   }
 
-  /** Open client connections, counting those not yet in the room. */
-  get connectionCount(): number {
-    return this.#connections.size;
-  }
-
   /**
    * Tells everyone the server is shutting down, gives queued lines a moment
    * to reach them, then closes every socket. Safe to call more than once.
