@@ -9,7 +9,14 @@
  */
 
 import denoConfig from "./deno.json" with { type: "json" };
-import { parseCommandLine, type ServeOptions, UsageError } from "./lib/cli.ts";
+import {
+  type CommandLineEnv,
+  commandLineLang,
+  parseCommandLine,
+  type ServeOptions,
+  UsageError,
+} from "./lib/cli.ts";
+import { type Lang, localeEnv, t } from "./lib/i18n.ts";
 import { ClientError, formatAddress, runClient } from "./lib/client.ts";
 import { ChatServer, ServerError } from "./lib/server.ts";
 import type { Member } from "./lib/room.ts";
@@ -21,11 +28,8 @@ import {
   TlsSetupError,
 } from "./lib/tls.ts";
 
-async function main(args: string[]): Promise<number> {
-  const invocation = parseCommandLine(args, {
-    USER: Deno.env.get("USER"),
-    USERNAME: Deno.env.get("USERNAME"),
-  });
+async function main(args: string[], env: CommandLineEnv): Promise<number> {
+  const invocation = parseCommandLine(args, env);
   switch (invocation.command) {
     case "help":
       console.log(invocation.text);
@@ -36,6 +40,7 @@ async function main(args: string[]): Promise<number> {
     case "connect":
       return await runClient({
         ...invocation,
+        lang: invocation.lang,
         password: Deno.env.get("CHAT_PASSWORD") || undefined,
       });
     case "serve":
@@ -44,32 +49,40 @@ async function main(args: string[]): Promise<number> {
 }
 
 async function serve(options: ServeOptions): Promise<number> {
-  const password = options.askPassword ? await askPassword() : undefined;
+  const { lang } = options;
+  const password = options.askPassword ? await askPassword(lang) : undefined;
   const lanAddresses = localAddresses(options.hostname);
   let tls: { cert: string; key: string } | undefined;
   if (options.tls && "selfSigned" in options.tls) {
     tls = await generateSelfSignedCertificate({ hostnames: lanAddresses });
   } else if (options.tls) {
     try {
-      tls = readCertificateFiles(options.tls.certFile, options.tls.keyFile);
+      tls = readCertificateFiles(
+        options.tls.certFile,
+        options.tls.keyFile,
+        lang,
+      );
     } catch (error) {
       if (error instanceof TlsSetupError) throw new ServerError(error.message);
       throw error;
     }
   }
-  const server = ChatServer.listen({ ...options, password, tls });
+  const server = ChatServer.listen({ ...options, password, tls, lang });
+  // Tests and scripts read the port from this first line: keep ADDRESS:PORT.
   console.log(
-    `Listening on ${formatAddress(options.hostname, server.port)}`,
+    t(lang, "cli.listening", {
+      address: formatAddress(options.hostname, server.port),
+    }),
   );
-  const fingerprint = tls ? await fingerprintOf(tls.cert) : undefined;
+  const fingerprint = tls ? await fingerprintOf(tls.cert, lang) : undefined;
   if (fingerprint) {
-    console.log(`Encrypted (TLS). Certificate fingerprint (SHA-256):`);
+    console.log(t(lang, "cli.encrypted"));
     console.log(`  ${fingerprint}`);
   }
   if (password) {
-    console.log("Newcomers must give the room password.");
+    console.log(t(lang, "cli.password-needed"));
   }
-  printJoinCommands(lanAddresses, server.port, {
+  printJoinCommands(lang, lanAddresses, server.port, {
     fingerprint: options.tls && "selfSigned" in options.tls
       ? fingerprint
       : undefined,
@@ -87,9 +100,10 @@ async function serve(options: ServeOptions): Promise<number> {
     onEnd: () => {},
     onInterrupt: () => void server.shutdown(),
     ownName: () => seat.host?.name ?? options.name,
+    lang,
   });
   seat.host = server.room.join({
-    send: (line) => chatConsole.print(line.text),
+    send: (out) => chatConsole.show(out.event),
     close: () => void server.shutdown(),
   }, { name: options.name, isHost: true });
 
@@ -104,23 +118,21 @@ async function serve(options: ServeOptions): Promise<number> {
 
   await server.stopped;
   chatConsole.close();
-  console.log("Server stopped.");
+  console.log(t(lang, "cli.stopped"));
   return 0;
 }
 
 /** The room password, from CHAT_PASSWORD or typed twice at the terminal. */
-async function askPassword(): Promise<string> {
+async function askPassword(lang: Lang): Promise<string> {
   const fromEnv = Deno.env.get("CHAT_PASSWORD");
   if (fromEnv) return fromEnv;
-  const first = await readSecret("Room password: ");
+  const first = await readSecret(t(lang, "cli.password-prompt"));
   if (first === undefined) {
-    throw new ServerError(
-      "--password needs a terminal to type it at, or the password in CHAT_PASSWORD.",
-    );
+    throw new ServerError(t(lang, "cli.password-no-terminal"));
   }
-  if (first === "") throw new ServerError("The room password cannot be empty.");
-  const again = await readSecret("Same password again: ");
-  if (again !== first) throw new ServerError("The two passwords differ.");
+  if (first === "") throw new ServerError(t(lang, "cli.password-empty"));
+  const again = await readSecret(t(lang, "cli.password-again"));
+  if (again !== first) throw new ServerError(t(lang, "cli.password-differ"));
   return first;
 }
 
@@ -140,6 +152,7 @@ function localAddresses(hostname: string): string[] {
 
 /** Prints the command a classmate types to join, for each LAN address. */
 function printJoinCommands(
+  lang: Lang,
   lanAddresses: string[],
   port: number,
   security: { tls: boolean; fingerprint?: string },
@@ -147,12 +160,10 @@ function printJoinCommands(
   const suffix = port === 5000 ? "" : `:${port}`;
   let addresses = lanAddresses;
   if (addresses.length === 0) {
-    console.log(
-      "No network address found: only this computer can join, with:",
-    );
+    console.log(t(lang, "cli.join-local-only"));
     addresses = ["127.0.0.1"];
   } else {
-    console.log("Classmates can join with:");
+    console.log(t(lang, "cli.join-with"));
   }
   const flags = security.fingerprint
     ? ` --fingerprint ${security.fingerprint}`
@@ -166,22 +177,22 @@ function printJoinCommands(
       }${flags}`,
     );
   }
-  console.log(
-    security.tls
-      ? `  (or without chat: openssl s_client -quiet -connect ${
-        formatAddress(addresses[0], port)
-      })`
-      : `  (or without chat: nc ${addresses[0]} ${port})`,
-  );
-  console.log(
-    "Type here to chat as the host; /help lists commands, /stop shuts down.",
-  );
+  const command = security.tls
+    ? `openssl s_client -quiet -connect ${formatAddress(addresses[0], port)}`
+    : `nc ${addresses[0]} ${port}`;
+  console.log(`  ${t(lang, "cli.join-without-chat", { command })}`);
+  console.log(t(lang, "cli.console-hint"));
 }
 
 if (import.meta.main) {
+  const env: CommandLineEnv = {
+    USER: Deno.env.get("USER"),
+    USERNAME: Deno.env.get("USERNAME"),
+    ...localeEnv(),
+  };
   let status: number;
   try {
-    status = await main(Deno.args);
+    status = await main(Deno.args, env);
   } catch (error) {
     if (
       error instanceof UsageError || error instanceof ClientError ||
@@ -190,8 +201,13 @@ if (import.meta.main) {
       console.error(`chat: ${error.message}`);
       status = error instanceof UsageError ? 2 : 1;
     } else {
+      const message = String((error as Error)?.message ?? error);
       console.error(
-        `chat: unexpected error: ${(error as Error)?.message ?? error}`,
+        `chat: ${
+          t(commandLineLang(Deno.args, env), "cli.unexpected-error", {
+            message,
+          })
+        }`,
       );
       status = 1;
     }

@@ -1,12 +1,27 @@
 /**
  * The command line: what `chat serve` and `chat connect` accept, their help
- * texts, and one-line usage errors. Parsing only; nothing is started here.
+ * texts, and one-line usage errors, in the person's language (`--lang`, else
+ * the locale variables). Parsing only; nothing is started here.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
-import { MAX_LINE_BYTES, nameFromLogin, nameProblem } from "./protocol.ts";
+import {
+  MAX_LINE_BYTES,
+  MAX_NAME_LENGTH,
+  nameFromLogin,
+  nameProblem,
+} from "./protocol.ts";
+import {
+  type Lang,
+  langFromEnv,
+  type LocaleEnv,
+  type MessageArgs,
+  type MessageKey,
+  parseLang,
+  t,
+} from "./i18n.ts";
 import { parseFingerprint } from "./tls.ts";
 import { DEFAULT_FLOOD_LIMITS, WRONG_PASSWORD_DELAY_MS } from "./room.ts";
 import {
@@ -34,7 +49,7 @@ export type Invocation =
   | ({ command: "serve" } & ServeOptions)
   | ({ command: "connect" } & ConnectOptions);
 
-/** What `chat serve` was asked for; see {@linkcode SERVE_HELP}. */
+/** What `chat serve` was asked for; see {@linkcode serveHelp}. */
 export interface ServeOptions {
   hostname: string;
   port: number;
@@ -57,9 +72,14 @@ export interface ServeOptions {
   askPassword: boolean;
   /** Self-signed certificate made at start, or certificate files. */
   tls?: { selfSigned: true } | { certFile: string; keyFile: string };
+  /**
+   * The language of the console and of the room for plain-text clients:
+   * `--lang`, else the locale variables, else English.
+   */
+  lang: Lang;
 }
 
-/** What `chat connect` was asked for; see {@linkcode CONNECT_HELP}. */
+/** What `chat connect` was asked for; see {@linkcode connectHelp}. */
 export interface ConnectOptions {
   hostname: string;
   port: number;
@@ -67,6 +87,18 @@ export interface ConnectOptions {
   nameIsExplicit: boolean;
   /** Connect with TLS: pinned to a fingerprint, or verified (with a CA file). */
   tls?: { fingerprint: string } | { caFile?: string };
+  /** The language everything is shown in: `--lang`, else the locale. */
+  lang: Lang;
+}
+
+/**
+ * What the command line reads from the environment: the login name sources
+ * for `chat connect`'s default name, and the locale variables for the
+ * language.
+ */
+export interface CommandLineEnv extends LocaleEnv {
+  USER?: string;
+  USERNAME?: string;
 }
 
 // Clients accept server lines up to 64 KiB: a name and a message must fit.
@@ -77,119 +109,166 @@ const DEFAULT_FLOOD = DEFAULT_FLOOD_LIMITS;
 const DEFAULT_HANDSHAKE_TIMEOUT_S = DEFAULT_HANDSHAKE_TIMEOUT_MS / 1000;
 const DEFAULT_HEARTBEAT_TIMEOUT_S = DEFAULT_HEARTBEAT_TIMEOUT_MS / 1000;
 
-/** Help for `chat` itself. */
-export const MAIN_HELP = `chat: a chat room for everyone on the local network
-
-Usage:
-  chat serve [options]            start a chat room on this computer
-  chat connect <host>[:port]      join a chat room
-  chat --help | --version
-
-Run "chat serve --help" or "chat connect --help" for their options.
-People without chat can join with: nc <host> <port>  (or telnet)`;
-
-/** Help for `chat serve`. */
-export const SERVE_HELP = `Usage: chat serve [options]
-
-Starts a chat room and prints the commands classmates can type to join.
-Type at the console to chat as the host; /stop or Ctrl-C shuts the room down.
-
-Options:
-  --host ADDRESS      address to listen on (default 0.0.0.0: every network)
-  --port PORT         port to listen on, 0 for any free port (default ${DEFAULT_PORT})
-  --name NAME         your name in the room (default host)
-  --password          ask for a room password (or take it from CHAT_PASSWORD);
-                      newcomers must send /pass PASSWORD first
-  --tls               encrypt, with a certificate made at start; prints its
-                      fingerprint for chat connect --fingerprint
-  --tls-cert FILE     encrypt with this certificate (PEM) ...
-  --tls-key FILE      ... and its private key (PEM)
-  -h, --help          show this help
-
-Limits (0 turns a limit off):
-  --max-clients N     most people connected at once (default ${DEFAULT_MAX_CLIENTS})
-  --max-per-ip N      most connections from one address (default ${DEFAULT_MAX_PER_ADDRESS})
-  --handshake-timeout SECONDS
-                      time to join after connecting (default ${DEFAULT_HANDSHAKE_TIMEOUT_S})
-  --heartbeat-timeout SECONDS
-                      drop a chat client silent this long (default ${DEFAULT_HEARTBEAT_TIMEOUT_S})
-  --flood-burst N     lines anyone may send at once (default ${DEFAULT_FLOOD.burst})
-  --flood-rate N      lines per second after that (default ${DEFAULT_FLOOD.perSecond})
-  --flood-disconnect N
-                      refused lines in a row that disconnect the sender
-                      (default ${DEFAULT_FLOOD.disconnectAfter})
-  --max-line-bytes N  longest line a client may send (default ${MAX_LINE_BYTES})
-  --queue-kib N       KiB waiting for a client before it is dropped as too
-                      slow (default ${QUEUE_LIMIT_BYTES / 1024})
-  --password-delay SECONDS
-                      wait before refusing a wrong password (default ${
-  WRONG_PASSWORD_DELAY_MS / 1000
-})
-
-Host commands at the console: /kick /ban /mute /unmute NAME, /topic TEXT.`;
-
-/** Help for `chat connect`. */
-export const CONNECT_HELP = `Usage: chat connect <host>[:port] [options]
-
-Joins the chat room at <host>, e.g. chat connect 192.168.1.23
-
-Options:
-  --port PORT         port of the room (default ${DEFAULT_PORT})
-  --name NAME         your name (default: your login name)
-  --tls               encrypt; the server's certificate must be trusted
-  --ca FILE           ... or signed by this certificate authority (PEM)
-  --fingerprint SHA256
-                      encrypt, accepting only the certificate with this
-                      fingerprint (printed by chat serve --tls)
-  -h, --help          show this help
-
-A room with a password asks for it (or takes it from CHAT_PASSWORD).
-
-In the chat: /help lists commands; /quit, stop, Ctrl-C or Ctrl-D leaves.`;
+/**
+ * Help for `chat` itself, in `lang`.
+ *
+ * @example
+ * ```ts
+ * import { mainHelp } from "./cli.ts";
+ * console.log(mainHelp("fr")); // "chat : un salon de discussion ..."
+ * ```
+ */
+export function mainHelp(lang: Lang): string {
+  return t(lang, "cli.help.main");
+}
 
 /**
- * Parses the arguments after the program name.
+ * Help for `chat serve`, in `lang`, with the current defaults.
+ *
+ * @example
+ * ```ts
+ * import { serveHelp } from "./cli.ts";
+ * serveHelp("en").startsWith("Usage: chat serve [options]"); // true
+ * ```
+ */
+export function serveHelp(lang: Lang): string {
+  return t(lang, "cli.help.serve", {
+    port: DEFAULT_PORT,
+    maxClients: DEFAULT_MAX_CLIENTS,
+    maxPerAddress: DEFAULT_MAX_PER_ADDRESS,
+    handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT_S,
+    heartbeatTimeout: DEFAULT_HEARTBEAT_TIMEOUT_S,
+    floodBurst: DEFAULT_FLOOD.burst,
+    floodRate: DEFAULT_FLOOD.perSecond,
+    floodDisconnect: DEFAULT_FLOOD.disconnectAfter,
+    maxLineBytes: MAX_LINE_BYTES,
+    queueKib: QUEUE_LIMIT_BYTES / 1024,
+    passwordDelay: WRONG_PASSWORD_DELAY_MS / 1000,
+  });
+}
+
+/**
+ * Help for `chat connect`, in `lang`.
+ *
+ * @example
+ * ```ts
+ * import { connectHelp } from "./cli.ts";
+ * connectHelp("fr").startsWith("Utilisation : chat connect"); // true
+ * ```
+ */
+export function connectHelp(lang: Lang): string {
+  return t(lang, "cli.help.connect", { port: DEFAULT_PORT });
+}
+
+/**
+ * The language the person running `chat` reads, decided before anything
+ * else on the command line: the last `--lang VALUE` or `--lang=VALUE`
+ * (before any `--`), else `LC_ALL`, `LC_MESSAGES` or `LANG`, else English.
+ * Never throws: a bad or missing `--lang` value falls back to the locale
+ * (and {@linkcode parseCommandLine} refuses it, in that language).
+ *
+ * @example
+ * ```ts
+ * import { commandLineLang } from "./cli.ts";
+ * commandLineLang(["serve", "--lang", "fr"], { LANG: "en_US.UTF-8" }); // "fr"
+ * commandLineLang(["serve"], { LANG: "fr_FR.UTF-8" }); // "fr"
+ * commandLineLang(["serve", "--lang=de"], {}); // "en"
+ * ```
+ */
+export function commandLineLang(
+  args: readonly string[],
+  env: LocaleEnv,
+): Lang {
+  const option = findLangOption(args);
+  return parseLang(option?.value) ?? langFromEnv(env);
+}
+
+/**
+ * Parses the arguments after the program name. Every usage error and help
+ * text is in the language {@linkcode commandLineLang} decides.
  *
  * @example
  * ```ts
  * import { parseCommandLine } from "./cli.ts";
  * parseCommandLine(["connect", "10.0.0.7:5001"], {});
- * // { command: "connect", hostname: "10.0.0.7", port: 5001, ... }
+ * // { command: "connect", hostname: "10.0.0.7", port: 5001, lang: "en", ... }
  * ```
  *
- * @param env the login name sources, normally `USER` and `USERNAME`
+ * @param env the login name sources (`USER`, `USERNAME`) and the locale
+ *   variables (`LC_ALL`, `LC_MESSAGES`, `LANG`)
  * @throws {UsageError} on anything it cannot make sense of
  */
 export function parseCommandLine(
   args: readonly string[],
-  env: { USER?: string; USERNAME?: string },
+  env: CommandLineEnv,
 ): Invocation {
-  const [command, ...rest] = args;
+  const lang = commandLineLang(args, env);
+  const option = findLangOption(args);
+  if (option && parseLang(option.value) === undefined) {
+    throw new UsageError(
+      option.value === undefined
+        ? t(lang, "cli.option-needs-value", { option: "--lang", example: "fr" })
+        : t(lang, "cli.bad-lang", { lang: option.value }),
+    );
+  }
+  // `chat --lang fr --help`: the language may come before the command.
+  let start = 0;
+  while (args[start] === "--lang" || args[start]?.startsWith("--lang=")) {
+    start += args[start] === "--lang" ? 2 : 1;
+  }
+  const [command, ...rest] = args.slice(start);
   switch (command) {
     case undefined:
     case "-h":
     case "--help":
     case "help":
-      return { command: "help", text: MAIN_HELP };
+      return { command: "help", text: mainHelp(lang) };
     case "-V":
     case "--version":
     case "version":
       return { command: "version" };
     case "serve":
-      return parseServe(rest);
+      return parseServe(rest, lang);
     case "connect":
-      return parseConnect(rest, env);
+      return parseConnect(rest, env, lang);
     default:
       throw new UsageError(
         command.startsWith("-")
-          ? `Unknown option "${command}". Run "chat --help" for usage.`
-          : `Unknown command "${command}". Use "chat serve" or "chat connect <host>".`,
+          ? t(lang, "cli.unknown-top-option", { option: command })
+          : t(lang, "cli.unknown-command", { command }),
       );
   }
 }
 
-function parseServe(args: string[]): Invocation {
-  const { values, positionals } = parse("serve", args, {
+/**
+ * The last `--lang` on the command line, before any `--`: its value, or
+ * no value when it is last or followed by another option.
+ */
+function findLangOption(
+  args: readonly string[],
+): { value?: string } | undefined {
+  let found: { value?: string } | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") break;
+    if (arg.startsWith("--lang=")) {
+      found = { value: arg.slice("--lang=".length) };
+    } else if (arg === "--lang") {
+      const next = args[i + 1];
+      found = next === undefined || next.startsWith("-") ? {} : { value: next };
+      if (found.value !== undefined) i++;
+    }
+  }
+  return found;
+}
+
+/** Throws a {@linkcode UsageError} with the sentence for `key`. */
+function usage(lang: Lang, key: MessageKey, args?: MessageArgs): never {
+  throw new UsageError(t(lang, key, args));
+}
+
+function parseServe(args: string[], lang: Lang): Invocation {
+  const { values, positionals } = parse(lang, "serve", args, {
     host: { type: "string" },
     port: { type: "string" },
     name: { type: "string" },
@@ -207,36 +286,37 @@ function parseServe(args: string[]): Invocation {
     tls: { type: "boolean" },
     "tls-cert": { type: "string" },
     "tls-key": { type: "string" },
+    lang: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
-  if (values.help) return { command: "help", text: SERVE_HELP };
+  if (values.help) return { command: "help", text: serveHelp(lang) };
   if (positionals.length > 0) {
-    throw new UsageError(
-      `"chat serve" takes no arguments, got "${
-        positionals[0]
-      }". Run "chat serve --help".`,
-    );
+    usage(lang, "cli.serve-no-arguments", { argument: positionals[0] });
   }
   const name = (values.name as string | undefined) ?? "host";
-  checkName(name);
+  checkName(name, lang);
   const count = (option: string, fallback: number, min: number) =>
     parseCount(
       `--${option}`,
       values[option] as string | undefined,
       fallback,
       min,
+      lang,
     );
   const certFile = values["tls-cert"] as string | undefined;
   const keyFile = values["tls-key"] as string | undefined;
   if ((certFile === undefined) !== (keyFile === undefined)) {
-    throw new UsageError(
-      `--tls-cert and --tls-key go together: give the certificate and its key.`,
-    );
+    usage(lang, "cli.tls-cert-and-key");
   }
   return {
     command: "serve",
     hostname: (values.host as string | undefined) ?? "0.0.0.0",
-    port: parsePort(values.port as string | undefined, DEFAULT_PORT, true),
+    port: parsePort(
+      values.port as string | undefined,
+      DEFAULT_PORT,
+      true,
+      lang,
+    ),
     name,
     maxClients: count("max-clients", DEFAULT_MAX_CLIENTS, 1),
     maxPerAddress: count("max-per-ip", DEFAULT_MAX_PER_ADDRESS, 0),
@@ -266,44 +346,40 @@ function parseServe(args: string[]): Invocation {
       : values.tls
       ? { selfSigned: true }
       : undefined,
+    lang,
   };
 }
 
 function parseConnect(
   args: string[],
-  env: { USER?: string; USERNAME?: string },
+  env: CommandLineEnv,
+  lang: Lang,
 ): Invocation {
-  const { values, positionals } = parse("connect", args, {
+  const { values, positionals } = parse(lang, "connect", args, {
     port: { type: "string" },
     name: { type: "string" },
     tls: { type: "boolean" },
     ca: { type: "string" },
     fingerprint: { type: "string" },
+    lang: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
-  if (values.help) return { command: "help", text: CONNECT_HELP };
-  if (positionals.length === 0) {
-    throw new UsageError(
-      `Missing the server's address, e.g. "chat connect 192.168.1.23".`,
-    );
-  }
+  if (values.help) return { command: "help", text: connectHelp(lang) };
+  if (positionals.length === 0) usage(lang, "cli.connect-no-address");
   if (positionals.length > 1) {
-    throw new UsageError(
-      `"chat connect" takes one address, got ${positionals.length}: ${
-        positionals.join(" ")
-      }.`,
-    );
+    usage(lang, "cli.connect-addresses", {
+      count: positionals.length,
+      addresses: positionals.join(" "),
+    });
   }
-  const target = splitHostPort(positionals[0]);
+  const target = splitHostPort(positionals[0], lang);
   if (target.port !== undefined && values.port !== undefined) {
-    throw new UsageError(
-      `The port is given twice ("${positionals[0]}" and --port). Give it once.`,
-    );
+    usage(lang, "cli.connect-port-twice", { address: positionals[0] });
   }
   const port = target.port ??
-    parsePort(values.port as string | undefined, DEFAULT_PORT, false);
+    parsePort(values.port as string | undefined, DEFAULT_PORT, false, lang);
   const explicitName = values.name as string | undefined;
-  if (explicitName !== undefined) checkName(explicitName);
+  if (explicitName !== undefined) checkName(explicitName, lang);
   return {
     command: "connect",
     hostname: target.hostname,
@@ -311,26 +387,22 @@ function parseConnect(
     name: explicitName ?? nameFromLogin(env.USER) ??
       nameFromLogin(env.USERNAME),
     nameIsExplicit: explicitName !== undefined,
-    tls: connectTls(values),
+    tls: connectTls(values, lang),
+    lang,
   };
 }
 
 function connectTls(
   values: Record<string, string | boolean | undefined>,
+  lang: Lang,
 ): ConnectOptions["tls"] {
   const fingerprintText = values.fingerprint as string | undefined;
   const caFile = values.ca as string | undefined;
   if (fingerprintText !== undefined) {
-    if (caFile !== undefined) {
-      throw new UsageError(
-        `Give either --fingerprint or --ca, not both: the fingerprint already names the one certificate to accept.`,
-      );
-    }
+    if (caFile !== undefined) usage(lang, "cli.fingerprint-and-ca");
     const fingerprint = parseFingerprint(fingerprintText);
     if (!fingerprint) {
-      throw new UsageError(
-        `Bad fingerprint "${fingerprintText}": copy the 64 hexadecimal digits that "chat serve --tls" printed (colons optional).`,
-      );
+      usage(lang, "cli.bad-fingerprint", { fingerprint: fingerprintText });
     }
     return { fingerprint };
   }
@@ -356,6 +428,7 @@ const VALUE_EXAMPLES: Record<string, string> = {
   "--tls-key": "key.pem",
   "--ca": "ca.pem",
   "--fingerprint": "AB:CD:...",
+  "--lang": "fr",
 };
 
 type OptionSpec = Record<
@@ -363,7 +436,12 @@ type OptionSpec = Record<
   { type: "string" | "boolean"; short?: string }
 >;
 
-function parse(command: string, args: string[], options: OptionSpec) {
+function parse(
+  lang: Lang,
+  command: string,
+  args: string[],
+  options: OptionSpec,
+) {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
@@ -371,36 +449,35 @@ function parse(command: string, args: string[], options: OptionSpec) {
     const option = /'(-[^']*)'/.exec(message)?.[1];
     const code = (error as { code?: string }).code;
     if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-      throw new UsageError(
-        `Unknown option "${
-          option ?? message
-        }" for "chat ${command}". Run "chat ${command} --help".`,
-      );
+      usage(lang, "cli.unknown-option", {
+        option: option ?? message,
+        command,
+      });
     }
     if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
       const name = /--[\w-]+/.exec(option ?? "")?.[0] ?? option ?? "?";
       if (/does not take an argument/.test(message)) {
-        throw new UsageError(`Option "${name}" does not take a value.`);
+        usage(lang, "cli.option-takes-no-value", { option: name });
       }
       if (/ambiguous/.test(message)) {
-        throw new UsageError(
-          `Option "${name}" got a value starting with "-": write it as ${name}=VALUE.`,
-        );
+        usage(lang, "cli.option-dash-value", { option: name });
       }
-      throw new UsageError(
-        `Option "${name}" needs a value, e.g. ${name} ${
-          VALUE_EXAMPLES[name] ?? "VALUE"
-        }.`,
-      );
+      usage(lang, "cli.option-needs-value", {
+        option: name,
+        example: VALUE_EXAMPLES[name] ?? t(lang, "cli.value"),
+      });
     }
     throw new UsageError(message.split("\n")[0]);
   }
 }
 
-function checkName(name: string): void {
+function checkName(name: string, lang: Lang): void {
   const problem = nameProblem(name);
   if (problem) {
-    throw new UsageError(`Cannot use "${name}" as a name: ${problem}.`);
+    usage(lang, "cli.bad-name", {
+      name,
+      problem: t(lang, `name.${problem}`, { max: MAX_NAME_LENGTH }),
+    });
   }
 }
 
@@ -408,13 +485,12 @@ function parsePort(
   text: string | undefined,
   fallback: number,
   allowZero: boolean,
+  lang: Lang,
 ): number {
   if (text === undefined) return fallback;
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
   if (!(port <= 65535) || (port === 0 && !allowZero)) {
-    throw new UsageError(
-      `Bad port "${text}": use a number from ${allowZero ? 0 : 1} to 65535.`,
-    );
+    usage(lang, "cli.bad-port", { port: text, min: allowZero ? 0 : 1 });
   }
   return port;
 }
@@ -424,19 +500,20 @@ function parseCount(
   text: string | undefined,
   fallback: number,
   min: number,
+  lang: Lang,
 ): number {
   if (text === undefined) return fallback;
   const count = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
   if (!(count >= min)) {
-    throw new UsageError(
-      `Bad value "${text}" for ${option}: use a whole number of ${min} or more.`,
-    );
+    usage(lang, "cli.bad-count", { value: text, option, min });
   }
   return count;
 }
 
 /**
- * Splits `host`, `host:port`, `[v6]:port` or a bare IPv6 address.
+ * Splits `host`, `host:port`, `[v6]:port` or a bare IPv6 address. A bad
+ * address or port is a {@linkcode UsageError} in `lang` (English unless
+ * given).
  *
  * @example
  * ```ts
@@ -446,20 +523,19 @@ function parseCount(
  */
 export function splitHostPort(
   text: string,
+  lang: Lang = "en",
 ): { hostname: string; port?: number } {
   const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(text);
   if (bracketed) {
-    return withPort(bracketed[1], bracketed[2], text);
+    return withPort(bracketed[1], bracketed[2], text, lang);
   }
   const colons = text.split(":").length - 1;
   if (colons === 1) {
     const [hostname, port] = text.split(":");
-    return withPort(hostname, port, text);
+    return withPort(hostname, port, text, lang);
   }
   if (text === "" || /[\s/]/.test(text)) {
-    throw new UsageError(
-      `Bad address "${text}": use a host name or IP address, e.g. 192.168.1.23.`,
-    );
+    usage(lang, "cli.bad-address", { address: text });
   }
   return { hostname: text };
 }
@@ -468,14 +544,15 @@ function withPort(
   hostname: string,
   port: string | undefined,
   text: string,
+  lang: Lang,
 ): { hostname: string; port?: number } {
   if (hostname === "" || /[\s/]/.test(hostname)) {
-    throw new UsageError(
-      `Bad address "${text}": use a host name or IP address, e.g. 192.168.1.23.`,
-    );
+    usage(lang, "cli.bad-address", { address: text });
   }
   return {
     hostname,
-    port: port === undefined ? undefined : parsePort(port, DEFAULT_PORT, false),
+    port: port === undefined
+      ? undefined
+      : parsePort(port, DEFAULT_PORT, false, lang),
   };
 }

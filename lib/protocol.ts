@@ -1,23 +1,20 @@
 /**
  * The wire format of `chat`: how bytes become lines, how lines are cleaned,
- * which names are allowed, and the exact text of every line the server sends.
+ * which names are allowed, and how lines said to everyone are encoded.
+ * What the lines say is in `render_text.ts` and `render_json.ts`.
  *
  * Everything here is pure: no sockets, no timers, no global state.
  *
  * @module
  */
 
+import type { NameProblem } from "./events.ts";
+
 /** Longest line a client may send, in bytes, not counting the line ending. */
 export const MAX_LINE_BYTES = 4096;
 
 /** Longest allowed name, in characters. */
 export const MAX_NAME_LENGTH = 24;
-
-/** Prefix of every line that comes from the server itself rather than a user. */
-export const NOTICE_PREFIX = "*** ";
-
-/** Prefix of an error line sent to one client only. */
-export const ERROR_PREFIX = "*** error: ";
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
@@ -198,25 +195,22 @@ export function sanitizeText(text: string): string {
 const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
 
 /**
- * Checks a requested name. Returns the reason it is refused, or `undefined`
- * when it is acceptable. Names never contain spaces, colons or asterisks, so
- * no user can make a line that looks like a notice or another user's line.
+ * Checks a requested name. Returns why it is refused (`empty`, `too-long`,
+ * `characters`; the catalogues say it in words), or `undefined` when it is
+ * acceptable. Names never contain spaces, colons or asterisks, so no user
+ * can make a line that looks like a notice or another user's line.
  *
  * @example
  * ```ts
  * import { nameProblem } from "./protocol.ts";
  * nameProblem("alice"); // undefined
- * nameProblem("a b"); // "names may contain only letters, digits, _ and -"
+ * nameProblem("a b"); // "characters"
  * ```
  */
-export function nameProblem(name: string): string | undefined {
-  if (name.length === 0) return "a name needs at least one character";
-  if (name.length > MAX_NAME_LENGTH) {
-    return `names are at most ${MAX_NAME_LENGTH} characters long`;
-  }
-  if (!NAME_PATTERN.test(name)) {
-    return "names may contain only letters (a-z, A-Z), digits, _ and -";
-  }
+export function nameProblem(name: string): NameProblem | undefined {
+  if (name.length === 0) return "empty";
+  if (name.length > MAX_NAME_LENGTH) return "too-long";
+  if (!NAME_PATTERN.test(name)) return "characters";
   return undefined;
 }
 
@@ -236,99 +230,7 @@ export function nameFromLogin(login: string | undefined): string | undefined {
   return /[A-Za-z0-9]/.test(name) ? name : undefined;
 }
 
-/**
- * The exact text of every line the server sends, without the trailing `\n`.
- * One place for each kind of line, so tests, clients and docs agree.
- */
-export const lines = {
-  /** A public message: `alice: hello`. */
-  message: (from: string, text: string): string => `${from}: ${text}`,
-  /** An action from `/me`: `* alice waves`. */
-  action: (from: string, text: string): string => `* ${from} ${text}`,
-  /** A private message from `/msg`, seen by sender and target only. */
-  privateMessage: (from: string, to: string, text: string): string =>
-    `[private] ${from} -> ${to}: ${text}`,
-  /** Any notice from the server: `*** text`. */
-  notice: (text: string): string => `${NOTICE_PREFIX}${text}`,
-  /** An error sent to one client only: `*** error: text`. */
-  error: (text: string): string => `${ERROR_PREFIX}${text}`,
-  joined: (name: string): string => `${NOTICE_PREFIX}${name} joined`,
-  left: (name: string, reason?: string): string =>
-    `${NOTICE_PREFIX}${name} left${reason ? ` (${reason})` : ""}`,
-  renamed: (from: string, to: string): string =>
-    `${NOTICE_PREFIX}${from} is now known as ${to}`,
-  welcome: (
-    name: string,
-    online: readonly string[],
-    topic?: string,
-  ): string =>
-    `${NOTICE_PREFIX}Welcome, ${name}! Online (${online.length}): ${
-      online.join(", ")
-    }.${
-      topic ? ` Topic: ${topic}.` : ""
-    } Type /help for commands, /nick NAME to change your name.`,
-  /** First line to a new connection in an open room. */
-  greeting: (): string =>
-    `${NOTICE_PREFIX}Hello! Send /nick NAME to join with a name, or type a message to join as a guest.`,
-  /** First line to a new connection when the room has a password. */
-  passwordNeeded: (): string =>
-    `${NOTICE_PREFIX}This room needs a password: send /pass PASSWORD`,
-  passwordAccepted: (): string =>
-    `${NOTICE_PREFIX}Password accepted. Send /nick NAME to join with a name, or type a message to join as a guest.`,
-  /** Answer to `/ping`, which clients send to tell the server they are alive. */
-  pong: (): string => `${NOTICE_PREFIX}pong`,
-  topic: (topic: string | undefined): string =>
-    `${NOTICE_PREFIX}${topic ? `Topic: ${topic}` : "No topic is set."}`,
-  topicSet: (by: string, topic: string): string =>
-    `${NOTICE_PREFIX}${by} set the topic: ${topic}`,
-  /** The last line to someone the server disconnects on purpose. */
-  removed: (why: string): string =>
-    `${NOTICE_PREFIX}You were disconnected: ${why}.`,
-  who: (online: readonly string[]): string =>
-    `${NOTICE_PREFIX}Online (${online.length}): ${online.join(", ")}`,
-  shutdown: (): string => `${NOTICE_PREFIX}server is shutting down`,
-  full: (maxClients: number): string =>
-    `${ERROR_PREFIX}the server is full (${maxClients} ${
-      maxClients === 1 ? "client" : "clients"
-    }). Try again later.`,
-  goodbye: (): string => `${NOTICE_PREFIX}Bye!`,
-  tooManyFromAddress: (limit: number): string =>
-    `${ERROR_PREFIX}too many connections from your address (at most ${limit}). Close one and try again.`,
-  banned: (): string => `${ERROR_PREFIX}you are banned from this room.`,
-  handshakeTimeout: (seconds: number): string =>
-    `${ERROR_PREFIX}nothing received within ${seconds} s of connecting; closing. Send /nick NAME or a message to join.`,
-};
-
 const encoder = new TextEncoder();
-
-/**
- * A line on its way out: its text, and its bytes on the wire (UTF-8 plus
- * `\n`), encoded once however many peers receive it.
- *
- * @example
- * ```ts
- * import { OutgoingLine } from "./protocol.ts";
- * const line = new OutgoingLine("alice: hi");
- * line.bytes; // the bytes of "alice: hi\n"
- * ```
- */
-export class OutgoingLine {
-  #bytes: Uint8Array | undefined;
-  readonly #arena: LineArena | undefined;
-  /**
-   * @param text the line without its `\n`
-   * @param arena where to encode it, so that lines broadcast one after
-   *   another sit side by side in memory
-   */
-  constructor(readonly text: string, arena?: LineArena) {
-    this.#arena = arena;
-  }
-  /** The line as sent: UTF-8 with a trailing `\n`. */
-  get bytes(): Uint8Array {
-    return this.#bytes ??= this.#arena?.encode(this.text) ??
-      encoder.encode(this.text + "\n");
-  }
-}
 
 const ARENA_BLOCK_BYTES = 64 * 1024;
 

@@ -1,88 +1,75 @@
 /**
  * The chat room: who is here, what their names are, and what each line they
  * send does. Plain logic with no sockets: the transport hands lines in and
- * receives lines out through {@linkcode Peer}.
+ * receives typed events out through {@linkcode Peer}; each kind of client
+ * renders them itself (`outgoing.ts`).
+ *
+ * The door (password and joining) is in `door.ts`, the commands in
+ * `commands.ts`, flood control in `flood.ts` and the host's moderation in
+ * `moderation.ts`.
  *
  * @module
  */
 
+import { COMMANDS, parseCommand } from "./commands.ts";
+import { handleAtDoor } from "./door.ts";
+import type {
+  ErrorNotice,
+  EventBody,
+  LeaveReason,
+  ServerEvent,
+  WhoEntry,
+} from "./events.ts";
 import {
-  LineArena,
-  lines,
-  nameProblem,
-  OutgoingLine,
-  sanitizeText,
-} from "./protocol.ts";
+  DEFAULT_FLOOD_LIMITS,
+  FloodBucket,
+  type FloodLimits,
+} from "./flood.ts";
+import { Moderation } from "./moderation.ts";
+import { OutgoingEvent } from "./outgoing.ts";
+import { nameProblem, sanitizeText } from "./protocol.ts";
 
-/** The transport side of a member: where the room puts lines for it. */
+export { DEFAULT_FLOOD_LIMITS, FLOOD_MEMORY_MS } from "./flood.ts";
+export type { FloodLimits } from "./flood.ts";
+
+/** The transport side of a member: where the room puts events for it. */
 export interface Peer {
-  /** Queues a line for this member. Must return at once, never wait. */
-  send(line: OutgoingLine): void;
-  /** Asks the transport to end this member's connection after its queued lines. */
+  /** Queues an event for this member. Must return at once, never wait. */
+  send(event: OutgoingEvent): void;
+  /** Asks the transport to end this member's connection after its queue. */
   close(): void;
 }
 
-/** Someone connected: waiting at the door, in the room, or gone. */
+/** Someone connected: at the door, watching, in the room, or gone. */
 export interface Member {
-  /** Current name, unique in the room without regard to case. */
+  /** Current name, unique in the room without regard to case; "" before joining. */
   readonly name: string;
   /** The host types at the server's console and may use host-only commands. */
   readonly isHost: boolean;
-  /** True while in the room: seen by `/who`, receiving what is said. */
+  /** True while in the room: seen by `/who`, may speak. */
   readonly present: boolean;
-  /** True until the first line that joins the room (and the password). */
+  /** True until the line that joins the room. */
   readonly waiting: boolean;
+  /**
+   * True while not yet joined but receiving everything said: from arrival
+   * in a room without a password, after the right `/pass` in one with.
+   */
+  readonly watching: boolean;
   /** The network address it came from, if any; what `/ban` bans. */
   readonly address?: string;
 }
 
-interface MemberState extends Member {
+/** The room's own record of a member. */
+export interface MemberState extends Member {
   name: string;
   present: boolean;
   waiting: boolean;
+  watching: boolean;
   readonly peer: Peer;
   passwordGiven: boolean;
   muted: boolean;
-  /** Flood control: lines it may still send at once. */
-  tokens: number;
-  tokensAt: number;
-  refusedCount: number;
-  refusedAt: number;
+  readonly flood: FloodBucket;
 }
-
-/** One in-chat command: its help text and what it does. */
-interface Command {
-  /** Arguments as shown in `/help`, e.g. `NAME TEXT`. */
-  readonly usage: string;
-  readonly help: string;
-  readonly hostOnly?: boolean;
-  /** Whether a muted member may use it (it says nothing to the room). */
-  readonly quiet?: boolean;
-  run(room: Room, member: Member, args: string): void;
-}
-
-/** How many lines a member may send: a burst, then a steady rate. */
-export interface FloodLimits {
-  /** Lines that may be sent at once after a pause. */
-  burst: number;
-  /** Lines per second after the burst; 0 turns flood control off. */
-  perSecond: number;
-  /**
-   * Lines refused in a row (no 10 s pause) after which the sender is
-   * disconnected; 0 never disconnects.
-   */
-  disconnectAfter: number;
-}
-
-/** Flood control defaults: a paste of 20 lines passes, then 5 lines/s. */
-export const DEFAULT_FLOOD_LIMITS: FloodLimits = {
-  burst: 20,
-  perSecond: 5,
-  disconnectAfter: 100,
-};
-
-/** After this long without a refused line, a flooder's record is cleared. */
-export const FLOOD_MEMORY_MS = 10_000;
 
 /** How long a wrong password waits before its refusal, to slow guessing. */
 export const WRONG_PASSWORD_DELAY_MS = 1000;
@@ -103,19 +90,24 @@ export interface RoomOptions {
 
 /**
  * The room every connection joins. Each method runs to completion without
- * awaiting, so every member sees every line in the same order.
+ * awaiting, so every member sees every event in the same order.
  *
- * A network connection first {@linkcode Room.arrive}s: it is greeted but not
- * in the room, and does not see what is said, until it sends a first line
- * (after `/pass` when there is a password). Its `/nick NAME` joins under
- * that name; any other line joins it as a guest and is then handled.
+ * A network connection first {@linkcode Room.arrive}s: it is greeted and,
+ * in a room without a password, watches at once: it receives everything
+ * said, unannounced and nameless. Its first line joins it (after `/pass`
+ * when there is a password): `/nick NAME` under that name, anything else as
+ * a guest, and the line is then handled.
  *
  * @example A member joins and speaks
  * ```ts
  * import { Room } from "./room.ts";
+ * import { renderText } from "./render_text.ts";
  * const room = new Room();
  * const seen: string[] = [];
- * const alice = room.arrive({ send: (l) => seen.push(l.text), close() {} });
+ * const alice = room.arrive({
+ *   send: (out) => seen.push(renderText(out.event, "en")),
+ *   close() {},
+ * });
  * room.handleLine(alice, "/nick alice");
  * room.handleLine(alice, "hello");
  * // seen: ["*** Hello! ...", "*** Welcome, alice! ...", "alice: hello"]
@@ -126,31 +118,30 @@ export class Room {
   readonly #members = new Set<MemberState>();
   /** The same members, by lower-case name. */
   readonly #byName = new Map<string, MemberState>();
-  /** Connections greeted but not yet in the room. */
+  /** Connections greeted but not yet in the room, watching or not. */
   readonly #waiting = new Set<MemberState>();
+  /** Everyone who receives what is said: members and watchers. */
+  readonly #audience = new Set<MemberState>();
   /** Lower-case names only the host may use: its own, whatever it renames to. */
   readonly #reservedNames = new Set<string>();
-  readonly #bannedAddresses = new Set<string>();
-  readonly #mutedAddresses = new Set<string>();
+  readonly moderation: Moderation = new Moderation(this);
   #topic: string | undefined;
   #guestCounter = 0;
-  /**
-   * Where broadcast lines are encoded, side by side. Lines for one member
-   * only are not: a queue holding a few of them must not keep whole blocks.
-   */
-  readonly #arena = new LineArena();
+  #watcherCount = 0;
+  #seq = 0;
   readonly #onStop: () => void;
   readonly #password: string | undefined;
-  readonly #flood: FloodLimits;
+  readonly #floodLimits: FloodLimits;
   readonly #now: () => number;
-  readonly #wrongPasswordDelayMs: number;
+  /** Wait before a wrong password is refused, in ms. */
+  readonly wrongPasswordDelayMs: number;
 
   constructor(options: RoomOptions = {}) {
     this.#onStop = options.onStop ?? (() => {});
     this.#password = options.password || undefined;
-    this.#flood = options.flood ?? DEFAULT_FLOOD_LIMITS;
+    this.#floodLimits = options.flood ?? DEFAULT_FLOOD_LIMITS;
     this.#now = options.now ?? (() => performance.now());
-    this.#wrongPasswordDelayMs = options.wrongPasswordDelayMs ??
+    this.wrongPasswordDelayMs = options.wrongPasswordDelayMs ??
       WRONG_PASSWORD_DELAY_MS;
   }
 
@@ -159,28 +150,47 @@ export class Room {
     return [...this.#members].map((member) => member.name);
   }
 
+  /** Connections watching without having joined. */
+  get watcherCount(): number {
+    return this.#watcherCount;
+  }
+
   /** The topic shown in the welcome line, if the host set one. */
   get topic(): string | undefined {
     return this.#topic;
   }
 
+  /** The room password, if it has one. */
+  get password(): string | undefined {
+    return this.#password;
+  }
+
   /** True when connections from `address` are banned. */
   isBanned(address: string): boolean {
-    return this.#bannedAddresses.has(address);
+    return this.moderation.isBanned(address);
+  }
+
+  /** True while `member` must still send the room password. */
+  passwordNeeded(member: Member): boolean {
+    return this.#password !== undefined &&
+      !(member as MemberState).passwordGiven && !member.present;
   }
 
   /**
-   * A network connection arrives: it is greeted (asked for the password
-   * when there is one) and waits outside the room for its first line.
+   * A network connection arrives: it is greeted and, in a room without a
+   * password, watches from now on; in one with, it is asked for the
+   * password and sees nothing until it gives it.
    */
   arrive(peer: Peer, options: { address?: string } = {}): Member {
     const member = this.#newMember(peer, "", false, options.address);
     member.waiting = true;
     this.#waiting.add(member);
-    this.tell(
-      member,
-      this.#password ? lines.passwordNeeded() : lines.greeting(),
-    );
+    if (this.#password) {
+      this.tell(member, { type: "notice", code: "password-needed" });
+    } else {
+      this.tell(member, { type: "notice", code: "greeting" });
+      this.startWatching(member);
+    }
     return member;
   }
 
@@ -193,7 +203,7 @@ export class Room {
     peer: Peer,
     options: { name?: string; isHost?: boolean; address?: string } = {},
   ): Member {
-    const name = options.name ?? this.#nextGuestName();
+    const name = options.name ?? this.nextGuestName();
     if (this.#byName.has(name.toLowerCase())) {
       throw new Error(`the name "${name}" is taken`);
     }
@@ -204,18 +214,19 @@ export class Room {
       options.address,
     );
     if (member.isHost) this.#reservedNames.add(name.toLowerCase());
-    this.#enter(member, name);
+    this.enter(member, name);
     return member;
   }
 
   /**
    * Removes a member and tells everyone it left. Safe to call more than once:
    * only the first call has an effect, so each departure is announced once.
-   * Someone still waiting at the door leaves without a notice.
+   * Someone who has not joined leaves without a notice.
    */
-  leave(member: Member, reason?: string): void {
+  leave(member: Member, reason?: LeaveReason): void {
     const state = member as MemberState;
     if (state.waiting) {
+      this.#stopWatching(state);
       state.waiting = false;
       this.#waiting.delete(state);
       return;
@@ -223,20 +234,38 @@ export class Room {
     if (!state.present) return;
     state.present = false;
     this.#members.delete(state);
+    this.#audience.delete(state);
     this.#byName.delete(state.name.toLowerCase());
-    this.broadcast(lines.left(state.name, reason));
+    this.broadcast(
+      reason
+        ? { type: "left", name: state.name, reason }
+        : { type: "left", name: state.name },
+    );
   }
 
-  /** Sends a line to everyone present. */
-  broadcast(text: string): void {
-    const line = new OutgoingLine(text, this.#arena);
-    for (const member of this.#members) member.peer.send(line);
+  /** Says something to everyone present and watching. */
+  broadcast(body: EventBody): void {
+    const event = new OutgoingEvent(this.#stamp(body), true);
+    for (const member of this.#audience) member.peer.send(event);
+  }
+
+  /** Says something to one member only. */
+  tell(member: Member, body: EventBody): void {
+    (member as MemberState).peer.send(this.eventFor(body));
+  }
+
+  /**
+   * An event for one member, stamped with the next sequence number, for a
+   * transport to render itself (a farewell, a refusal at accept).
+   */
+  eventFor(body: EventBody): OutgoingEvent {
+    return new OutgoingEvent(this.#stamp(body), false);
   }
 
   /**
    * Handles one line from a member: a message, a `/command`, or `stop`; for
-   * someone waiting, the password or the line that joins. The text is
-   * sanitised first; empty lines are ignored.
+   * someone who has not joined, the password or the line that joins. The
+   * text is sanitised first; empty lines are ignored.
    */
   handleLine(member: Member, rawText: string): void {
     const state = member as MemberState;
@@ -245,37 +274,55 @@ export class Room {
     const trimmed = text.trim();
     if (trimmed === "") return;
     // Heartbeat: answered, never counted, never joins.
-    if (trimmed.toLowerCase() === "/ping") {
-      return this.tell(state, lines.pong());
-    }
+    if (trimmed.toLowerCase() === "/ping") return this.ping(state);
     // Leaving is never refused, whatever the flood budget.
     const leaving = trimmed === "stop" || /^\/quit$/i.test(trimmed);
-    if (!state.isHost && !leaving && !this.#withinFloodLimit(state)) return;
-    if (state.waiting) return this.#handleWaiting(state, text, trimmed);
+    if (!leaving && !this.#withinFloodLimit(state)) return;
+    if (state.waiting) {
+      handleAtDoor(this, state, text, trimmed);
+      return;
+    }
     if (trimmed === "stop") return this.quit(state);
     if (text.startsWith("//") || !text.startsWith("/")) {
-      if (state.muted) return this.#tellMuted(state);
-      return this.broadcast(
-        lines.message(state.name, text.startsWith("//") ? text.slice(1) : text),
-      );
+      return this.#say(state, text.startsWith("//") ? text.slice(1) : text);
     }
     const { name: commandName, args } = parseCommand(trimmed);
     const command = COMMANDS.get(commandName);
     if (!command || (command.hostOnly && !state.isHost)) {
-      return this.tell(
-        state,
-        lines.error(
-          `unknown command "/${commandName}". Type /help for the list.`,
-        ),
-      );
+      return this.tellError(state, {
+        code: "unknown-command",
+        args: { command: commandName },
+      });
     }
     if (state.muted && !command.quiet) return this.#tellMuted(state);
     command.run(this, state, args);
   }
 
-  /** Sends a line to one member only. */
-  tell(member: Member, text: string): void {
-    (member as MemberState).peer.send(new OutgoingLine(text));
+  /**
+   * A message that is never a command, even when it starts with `/` (the
+   * structured protocol's `say`). Joins as a guest first if need be.
+   */
+  say(member: Member, rawText: string): void {
+    const state = member as MemberState;
+    if (!state.present && !state.waiting) return;
+    const text = sanitizeText(rawText);
+    if (text.trim() === "") return;
+    if (!this.#withinFloodLimit(state)) return;
+    if (state.waiting) {
+      if (!handleAtDoor(this, state, "/join", "/join")) return;
+    }
+    this.#say(state, text);
+  }
+
+  /** Answers a heartbeat, in any state. */
+  ping(member: Member): void {
+    const state = member as MemberState;
+    if (state.present || state.waiting) this.tell(state, { type: "pong" });
+  }
+
+  /** Sends an error to one member. */
+  tellError(member: Member, error: ErrorNotice): void {
+    this.tell(member, { type: "error", ...error } as EventBody);
   }
 
   /** The member present with this name, compared without regard to case. */
@@ -283,30 +330,37 @@ export class Room {
     return this.#byName.get(name.toLowerCase());
   }
 
+  /** Everyone connected from `address`: present, watching or at the door. */
+  connectedFrom(address: string): Member[] {
+    return [...this.#members, ...this.#waiting].filter((other) =>
+      other.address === address
+    );
+  }
+
   /** Renames a member, or tells it why not. */
   rename(member: Member, newName: string): void {
     const state = member as MemberState;
-    const problem = this.#nameProblem(state, newName);
-    if (problem) return this.tell(state, lines.error(problem));
+    const problem = this.nameProblem(state, newName);
+    if (problem) return this.tellError(state, problem);
     if (newName === state.name) {
-      return this.tell(
-        state,
-        lines.error(`you are already called ${newName}.`),
-      );
+      return this.tellError(state, {
+        code: "same-name",
+        args: { name: newName },
+      });
     }
     const oldName = state.name;
     this.#byName.delete(oldName.toLowerCase());
     state.name = newName;
     this.#byName.set(newName.toLowerCase(), state);
     if (state.isHost) this.#reservedNames.add(newName.toLowerCase());
-    this.broadcast(lines.renamed(oldName, newName));
+    this.broadcast({ type: "renamed", from: oldName, to: newName });
   }
 
   /** Says goodbye to a member and ends its connection; the host stops the server. */
   quit(member: Member): void {
     const state = member as MemberState;
     if (state.isHost) return this.#onStop();
-    this.tell(state, lines.goodbye());
+    this.tell(state, { type: "notice", code: "bye" });
     this.leave(state);
     state.peer.close();
   }
@@ -315,70 +369,38 @@ export class Room {
    * Disconnects a member on purpose: it gets a last line saying why, the
    * room sees it leave with `reason`.
    */
-  remove(member: Member, reason: string): void {
+  remove(member: Member, reason: LeaveReason): void {
     const state = member as MemberState;
     if (!state.present && !state.waiting) return;
-    this.tell(state, lines.removed(reason));
+    this.tell(state, { type: "disconnected", reason });
     this.leave(state, reason);
     state.peer.close();
   }
 
   /** Host: disconnects a member. */
   kick(host: Member, name: string): void {
-    const target = this.#moderationTarget(host, name, "kick");
-    if (target) this.remove(target, "kicked by the host");
+    this.moderation.kick(host, name);
   }
 
-  /**
-   * Host: disconnects a member and everyone else from its address, and
-   * refuses that address until the server stops.
-   */
+  /** Host: disconnects everyone from a member's address, and bans it. */
   ban(host: Member, name: string): void {
-    const target = this.#moderationTarget(host, name, "ban");
-    if (!target) return;
-    const address = target.address;
-    if (address === undefined) {
-      return this.tell(host, lines.error(`${target.name} has no address.`));
-    }
-    this.#bannedAddresses.add(address);
-    for (const other of [...this.#members, ...this.#waiting]) {
-      if (other.address === address) this.remove(other, "banned by the host");
-    }
-    this.tell(
-      host,
-      lines.notice(`${address} is banned until the server stops.`),
-    );
+    this.moderation.ban(host, name);
   }
 
-  /**
-   * Host: stops a member's lines from reaching anyone, also after it
-   * reconnects from the same address, until `/unmute`.
-   */
+  /** Host: nothing a member sends reaches anyone, until `/unmute`. */
   mute(host: Member, name: string): void {
-    const target = this.#moderationTarget(host, name, "mute");
-    if (!target) return;
-    if (target.muted) {
-      return this.tell(host, lines.error(`${target.name} is already muted.`));
-    }
-    this.#setMuted(target, true);
-    this.broadcast(lines.notice(`${target.name} was muted by the host`));
+    this.moderation.mute(host, name);
   }
 
   /** Host: lets a muted member speak again. */
   unmute(host: Member, name: string): void {
-    const target = this.#moderationTarget(host, name, "unmute");
-    if (!target) return;
-    if (!target.muted) {
-      return this.tell(host, lines.error(`${target.name} is not muted.`));
-    }
-    this.#setMuted(target, false);
-    this.broadcast(lines.notice(`${target.name} may speak again`));
+    this.moderation.unmute(host, name);
   }
 
   /** Sets the topic shown to everyone and in each newcomer's welcome. */
   setTopic(member: Member, topic: string): void {
     this.#topic = topic;
-    this.broadcast(lines.topicSet(member.name, topic));
+    this.broadcast({ type: "topic", topic, by: member.name });
   }
 
   /** Stops the server, as the host's `/stop` does. */
@@ -386,13 +408,96 @@ export class Room {
     this.#onStop();
   }
 
-  /** Names for `/who`; the host also sees where each member connects from. */
-  whoFor(member: Member): string[] {
+  /** `/who` for `member`; the host also sees where each one connects from. */
+  whoFor(member: Member): WhoEntry[] {
     return [...this.#members].map((other) =>
       member.isHost && other.address !== undefined
-        ? `${other.name} (${other.address})`
-        : other.name
+        ? { name: other.name, address: other.address }
+        : { name: other.name }
     );
+  }
+
+  /**
+   * Why `state` may not take `name`, or `undefined` when it may. Used by
+   * the door and by `/nick`.
+   */
+  nameProblem(state: Member, name: string): ErrorNotice | undefined {
+    const problem = nameProblem(name);
+    if (problem) {
+      return { code: "name-invalid", args: { name, problem } };
+    }
+    const holder = this.find(name);
+    if (holder && holder !== state) {
+      return { code: "name-taken", args: { name } };
+    }
+    if (!state.isHost && this.#reservedNames.has(name.toLowerCase())) {
+      return { code: "name-reserved", args: { name } };
+    }
+    return undefined;
+  }
+
+  /** A fresh `guestN` name that no one holds or has reserved. */
+  nextGuestName(): string {
+    let name: string;
+    do name = `guest${++this.#guestCounter}`; while (
+      this.#byName.has(name) || this.#reservedNames.has(name)
+    );
+    return name;
+  }
+
+  /** A connection at the door starts receiving what is said. */
+  startWatching(state: MemberState): void {
+    if (state.watching) return;
+    state.watching = true;
+    this.#watcherCount++;
+    this.#audience.add(state);
+  }
+
+  /**
+   * Puts someone waiting at the door into the room as `name`: the others
+   * are told, it gets the welcome line.
+   */
+  enter(state: MemberState, name: string): void {
+    this.#stopWatching(state);
+    this.#waiting.delete(state);
+    state.waiting = false;
+    state.name = name;
+    // Lines spent at the door do not count against the room's budget.
+    state.flood.refill();
+    this.broadcast({ type: "joined", name });
+    state.present = true;
+    this.#members.add(state);
+    this.#audience.add(state);
+    this.#byName.set(name.toLowerCase(), state);
+    const welcome: EventBody = {
+      type: "welcome",
+      name,
+      online: this.names,
+      watchers: this.#watcherCount,
+    };
+    if (this.#topic) welcome.topic = this.#topic;
+    this.tell(state, welcome);
+  }
+
+  #stopWatching(state: MemberState): void {
+    if (!state.watching) return;
+    state.watching = false;
+    this.#watcherCount--;
+    this.#audience.delete(state);
+  }
+
+  #say(state: MemberState, text: string): void {
+    if (state.muted) return this.#tellMuted(state);
+    this.broadcast({ type: "message", from: state.name, text });
+  }
+
+  /**
+   * The event: its body with the next sequence number and the time. A copy,
+   * once per event (not per recipient), so a body passed twice cannot
+   * change an event already queued.
+   */
+  #stamp(body: EventBody): ServerEvent {
+    return { ...body, seq: ++this.#seq, time: Date.now() } as ServerEvent;
   }
 
   #newMember(
@@ -406,314 +511,40 @@ export class Room {
       isHost,
       present: false,
       waiting: false,
+      watching: false,
       address,
       peer,
       passwordGiven: false,
-      muted: address !== undefined && this.#mutedAddresses.has(address),
-      tokens: this.#flood.burst,
-      tokensAt: this.#now(),
-      refusedCount: 0,
-      refusedAt: -Infinity,
+      muted: address !== undefined && this.moderation.isMutedAddress(address),
+      flood: new FloodBucket(this.#floodLimits, this.#now()),
     };
   }
 
-  #enter(state: MemberState, name: string): void {
-    this.#waiting.delete(state);
-    state.waiting = false;
-    state.name = name;
-    // Lines spent at the door do not count against the room's budget.
-    state.tokens = this.#flood.burst;
-    this.broadcast(lines.joined(name));
-    state.present = true;
-    this.#members.add(state);
-    this.#byName.set(name.toLowerCase(), state);
-    this.tell(state, lines.welcome(name, this.names, this.#topic));
-  }
-
-  #handleWaiting(state: MemberState, text: string, trimmed: string): void {
-    const { name: commandName, args } = trimmed.startsWith("/")
-      ? parseCommand(trimmed)
-      : { name: "", args: "" };
-    if (commandName === "quit" || trimmed === "stop") return this.quit(state);
-    if (commandName === "pass") {
-      if (!this.#password) {
-        return this.tell(state, lines.notice("This room has no password."));
-      }
-      if (state.passwordGiven) return;
-      if (!sameSecret(args, this.#password)) return this.#refusePassword(state);
-      state.passwordGiven = true;
-      return this.tell(state, lines.passwordAccepted());
-    }
-    if (this.#password && !state.passwordGiven) {
-      return this.tell(
-        state,
-        lines.error("this room needs a password: send /pass PASSWORD first."),
-      );
-    }
-    if (commandName === "nick") {
-      const problem = args === ""
-        ? "usage: /nick NAME"
-        : this.#nameProblem(state, args);
-      if (problem) return this.tell(state, lines.error(problem));
-      return this.#enter(state, args);
-    }
-    this.#enter(state, this.#nextGuestName());
-    if (commandName !== "join") this.handleLine(state, text);
-  }
-
-  #refusePassword(state: MemberState): void {
-    // Out at once, refused after a delay: guessing costs a connection and a
-    // second per try.
-    this.leave(state);
-    setTimeout(() => {
-      this.tell(state, lines.error("wrong password."));
-      state.peer.close();
-    }, this.#wrongPasswordDelayMs);
-  }
-
-  #nameProblem(state: MemberState, name: string): string | undefined {
-    const problem = nameProblem(name);
-    if (problem) return `cannot use "${name}" as a name: ${problem}.`;
-    const holder = this.find(name);
-    if (holder && holder !== state) {
-      return `the name "${name}" is taken. Try another one.`;
-    }
-    if (!state.isHost && this.#reservedNames.has(name.toLowerCase())) {
-      return `the name "${name}" is reserved for the host. Try another one.`;
-    }
-    return undefined;
-  }
-
-  /** Token bucket: true when the line may go ahead. */
+  /** Flood control: true when the line may go ahead. */
   #withinFloodLimit(state: MemberState): boolean {
-    const { burst, perSecond, disconnectAfter } = this.#flood;
-    if (perSecond <= 0) return true;
-    const now = this.#now();
-    state.tokens = Math.min(
-      burst,
-      state.tokens + (now - state.tokensAt) * perSecond / 1000,
-    );
-    state.tokensAt = now;
-    if (state.tokens >= 1) {
-      state.tokens -= 1;
-      return true;
-    }
-    if (now - state.refusedAt > FLOOD_MEMORY_MS) state.refusedCount = 0;
-    state.refusedAt = now;
-    state.refusedCount++;
-    if (disconnectAfter > 0 && state.refusedCount > disconnectAfter) {
-      this.remove(state, "flooding");
-    } else if (state.refusedCount === 1) {
-      // One warning per burst of refusals, not one per refused line.
-      this.tell(
-        state,
-        lines.error(
-          `slow down: at most ${burst} lines at once, then ${perSecond} per second. Lines sent faster are not delivered.`,
-        ),
-      );
-    }
-    return false;
-  }
-
-  /**
-   * Mutes or unmutes a member together with every other connection from its
-   * address, present or waiting, and those that come later: a second
-   * terminal must not be a way around a mute.
-   */
-  #setMuted(target: MemberState, muted: boolean): void {
-    target.muted = muted;
-    const address = target.address;
-    if (address === undefined) return;
-    if (muted) this.#mutedAddresses.add(address);
-    else this.#mutedAddresses.delete(address);
-    for (const other of [...this.#members, ...this.#waiting]) {
-      if (other.address === address) other.muted = muted;
+    if (state.isHost) return true;
+    switch (state.flood.take(this.#now())) {
+      case "pass":
+        return true;
+      case "warn":
+        // One warning per burst of refusals, not one per refused line.
+        this.tellError(state, {
+          code: "flooding",
+          args: {
+            burst: this.#floodLimits.burst,
+            rate: this.#floodLimits.perSecond,
+          },
+        });
+        return false;
+      case "disconnect":
+        this.remove(state, "flooding");
+        return false;
+      case "refuse":
+        return false;
     }
   }
 
   #tellMuted(state: MemberState): void {
-    this.tell(
-      state,
-      lines.error("you are muted by the host: nothing you send is delivered."),
-    );
-  }
-
-  #moderationTarget(
-    host: Member,
-    name: string,
-    command: string,
-  ): MemberState | undefined {
-    if (name === "") {
-      this.tell(host, lines.error(`usage: /${command} NAME`));
-      return undefined;
-    }
-    const target = this.#byName.get(name.toLowerCase());
-    if (!target) {
-      this.tell(
-        host,
-        lines.error(`no one called "${name}" is here. Try /who.`),
-      );
-      return undefined;
-    }
-    if (target.isHost) {
-      this.tell(host, lines.error(`you cannot ${command} the host.`));
-      return undefined;
-    }
-    return target;
-  }
-
-  #nextGuestName(): string {
-    let name: string;
-    do name = `guest${++this.#guestCounter}`; while (
-      this.#byName.has(name) || this.#reservedNames.has(name)
-    );
-    return name;
+    this.tellError(state, { code: "muted" });
   }
 }
-
-/** Splits `/cmd args` into a lower-case command name and its arguments. */
-function parseCommand(trimmed: string): { name: string; args: string } {
-  const match = /^\/(\S+)\s*(.*)$/s.exec(trimmed);
-  return { name: match?.[1].toLowerCase() ?? "", args: match?.[2] ?? "" };
-}
-
-/** Compares secrets without stopping at the first difference. */
-function sameSecret(given: string, expected: string): boolean {
-  const a = new TextEncoder().encode(given);
-  const b = new TextEncoder().encode(expected);
-  let difference = a.length ^ b.length;
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    difference |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  }
-  return difference === 0;
-}
-
-function usageError(room: Room, member: Member, command: string): void {
-  room.tell(
-    member,
-    lines.error(`usage: /${command} ${COMMANDS.get(command)!.usage}`),
-  );
-}
-
-/** Every in-chat command. `/help` is generated from this table. */
-const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
-  ["nick", {
-    usage: "NAME",
-    help: "change your name (letters, digits, _ and -; at most 24)",
-    run(room, member, args) {
-      if (args === "") return usageError(room, member, "nick");
-      room.rename(member, args);
-    },
-  }],
-  ["who", {
-    usage: "",
-    help: "list who is online",
-    quiet: true,
-    run(room, member) {
-      room.tell(member, lines.who(room.whoFor(member)));
-    },
-  }],
-  ["me", {
-    usage: "TEXT",
-    help: "describe an action: /me waves shows * NAME waves",
-    run(room, member, args) {
-      if (args === "") return usageError(room, member, "me");
-      room.broadcast(lines.action(member.name, args));
-    },
-  }],
-  ["msg", {
-    usage: "NAME TEXT",
-    help: "send a private message that only NAME sees",
-    run(room, member, args) {
-      const match = /^(\S+)\s+(.+)$/s.exec(args);
-      if (!match) return usageError(room, member, "msg");
-      const target = room.find(match[1]);
-      if (!target) {
-        return room.tell(
-          member,
-          lines.error(`no one called "${match[1]}" is here. Try /who.`),
-        );
-      }
-      const text = lines.privateMessage(member.name, target.name, match[2]);
-      room.tell(target, text);
-      if (target !== member) room.tell(member, text);
-    },
-  }],
-  ["help", {
-    usage: "",
-    help: "show this list",
-    quiet: true,
-    run(room, member) {
-      room.tell(member, lines.notice("Commands:"));
-      for (const [name, command] of COMMANDS) {
-        if (command.hostOnly && !member.isHost) continue;
-        const synopsis = `/${name}${command.usage ? " " + command.usage : ""}`;
-        room.tell(
-          member,
-          lines.notice(`  ${synopsis.padEnd(15)} ${command.help}`),
-        );
-      }
-      room.tell(
-        member,
-        lines.notice(
-          "A line that is just 'stop' also quits. Start a line with // to send a message beginning with /.",
-        ),
-      );
-    },
-  }],
-  ["quit", {
-    usage: "",
-    help: "leave the chat",
-    quiet: true,
-    run(room, member) {
-      room.quit(member);
-    },
-  }],
-  ["topic", {
-    usage: "[TEXT]",
-    help: "show the topic (the host can set it)",
-    quiet: true,
-    run(room, member, args) {
-      if (args === "") return room.tell(member, lines.topic(room.topic));
-      if (!member.isHost) {
-        return room.tell(
-          member,
-          lines.error("only the host can set the topic."),
-        );
-      }
-      room.setTopic(member, args);
-    },
-  }],
-  ["kick", {
-    usage: "NAME",
-    help: "disconnect NAME",
-    hostOnly: true,
-    run: (room, member, args) => room.kick(member, args),
-  }],
-  ["ban", {
-    usage: "NAME",
-    help: "disconnect NAME and refuse its address until the server stops",
-    hostOnly: true,
-    run: (room, member, args) => room.ban(member, args),
-  }],
-  ["mute", {
-    usage: "NAME",
-    help: "stop NAME's lines from reaching anyone",
-    hostOnly: true,
-    run: (room, member, args) => room.mute(member, args),
-  }],
-  ["unmute", {
-    usage: "NAME",
-    help: "let NAME speak again",
-    hostOnly: true,
-    run: (room, member, args) => room.unmute(member, args),
-  }],
-  ["stop", {
-    usage: "",
-    help: "shut the server down for everyone",
-    hostOnly: true,
-    run(room) {
-      room.stop();
-    },
-  }],
-]);

@@ -8,7 +8,9 @@
 
 import * as readline from "node:readline";
 import process from "node:process";
-import { ERROR_PREFIX, NOTICE_PREFIX, sanitizeText } from "./protocol.ts";
+import { eventText, sanitizeEvent } from "./client_events.ts";
+import type { ServerEvent } from "./events.ts";
+import type { Lang } from "./i18n.ts";
 
 const RESET = "\x1b[0m";
 const BOLD = "\x1b[1m";
@@ -38,50 +40,57 @@ export function nameColor(name: string): string {
   return NAME_COLORS[hash % NAME_COLORS.length];
 }
 
-const MESSAGE = /^([A-Za-z0-9_-]+): /;
-const ACTION = /^\* ([A-Za-z0-9_-]+) /;
-const PRIVATE = /^\[private\] [A-Za-z0-9_-]+ -> [A-Za-z0-9_-]+: /;
-
 /**
- * Prepares a received line for a terminal: strips anything that could
- * control the terminal and, when `color` is on, colours names, notices,
- * errors and private messages. Your own name is shown in bold.
+ * An event as a person reads it in a terminal, in their language: the line
+ * a plain-text client in that language gets, with anything that could
+ * control the terminal removed and, when `color` is on, names in their
+ * colours (your own in bold), notices dimmed, errors in red and private
+ * messages in magenta. Notices and errors with a code this program does not
+ * know (a newer server) show the server's own text.
  *
  * @example
  * ```ts
- * import { formatForTerminal } from "./terminal.ts";
- * formatForTerminal("bob: hi", { ownName: "alice", color: false }); // "bob: hi"
+ * import { formatEvent } from "./terminal.ts";
+ * formatEvent(
+ *   { type: "message", from: "bob", text: "hi", seq: 1, time: 0 },
+ *   { lang: "en", ownName: "alice", color: false },
+ * ); // "bob: hi"
+ * formatEvent(
+ *   { type: "joined", name: "bob", seq: 2, time: 0 },
+ *   { lang: "fr", ownName: "alice", color: false },
+ * ); // "*** bob a rejoint le salon"
  * ```
  */
-export function formatForTerminal(
-  line: string,
-  options: { ownName: string; color: boolean },
+export function formatEvent(
+  event: ServerEvent,
+  options: { lang: Lang; ownName: string; color: boolean },
 ): string {
-  const text = sanitizeText(line);
-  if (!options.color) return text;
-  if (text.startsWith(ERROR_PREFIX)) return RED + text + RESET;
-  if (text.startsWith(NOTICE_PREFIX)) return DIM + text + RESET;
+  // Everything from the server is cleaned before it reaches the screen.
+  const clean = sanitizeEvent(event);
+  const plain = eventText(clean, options.lang);
+  if (!options.color) return plain;
   const isOwn = (name: string) =>
     name.toLowerCase() === options.ownName.toLowerCase();
   const style = (name: string) => (isOwn(name) ? BOLD : "") + nameColor(name);
-  const privateMatch = PRIVATE.exec(text);
-  if (privateMatch) {
-    return MAGENTA + privateMatch[0] + RESET +
-      text.slice(privateMatch[0].length);
+  switch (clean.type) {
+    case "message":
+    case "action": {
+      // `from: text` or `* from text`: the name is where the line starts.
+      const start = clean.type === "action" ? 2 : 0;
+      const end = start + clean.from.length;
+      return plain.slice(0, start) + style(clean.from) + clean.from + RESET +
+        plain.slice(end);
+    }
+    case "private": {
+      const head = plain.length - clean.text.length;
+      return MAGENTA + plain.slice(0, head) + RESET + plain.slice(head);
+    }
+    case "error":
+    case "disconnected":
+      return RED + plain + RESET;
+    default:
+      return plain.split("\n").map((line) => DIM + line + RESET).join("\n");
   }
-  const action = ACTION.exec(text);
-  if (action) {
-    return `* ${style(action[1])}${action[1]}${RESET}${
-      text.slice(action[0].length - 1)
-    }`;
-  }
-  const message = MESSAGE.exec(text);
-  if (message) {
-    return `${style(message[1])}${message[1]}${RESET}${
-      text.slice(message[1].length)
-    }`;
-  }
-  return text;
 }
 
 /** What the program does with the person's input. */
@@ -97,12 +106,16 @@ export interface ConsoleHandlers {
   onInterrupt(): void;
   /** The person's current chat name, to show their own lines in bold. */
   ownName(): string;
+  /** The language events are shown in. */
+  lang: Lang;
 }
 
 /** Where received lines are shown. */
 export interface LineConsole {
-  /** Shows one received line without disturbing what is being typed. */
+  /** Shows one line of text without disturbing what is being typed. */
   print(line: string): void;
+  /** Shows an event, in the console's language. */
+  show(event: ServerEvent): void;
   /** Stops reading input. */
   close(): void;
 }
@@ -158,10 +171,17 @@ function openPipeConsole(handlers: ConsoleHandlers): LineConsole {
     unwritten = "";
     if (text) writeStdout(text);
   };
+  const print = (line: string) => {
+    if (unwritten === "") queueMicrotask(flush);
+    unwritten += line + "\n";
+  };
   return {
-    print(line) {
-      if (unwritten === "") queueMicrotask(flush);
-      unwritten += line + "\n";
+    print,
+    show(event) {
+      if (event.type === "proto") return;
+      print(
+        formatEvent(event, { lang: handlers.lang, ownName: "", color: false }),
+      );
     },
     close() {
       flush();
@@ -203,14 +223,23 @@ function openTerminalConsole(handlers: ConsoleHandlers): LineConsole {
     }
   });
   rl.prompt();
+  const print = (text: string) => {
+    readline.clearLine(process.stdout, 0);
+    readline.cursorTo(process.stdout, 0);
+    process.stdout.write(text + "\n");
+    if (!closed) rl.prompt(true);
+  };
   return {
-    print(line) {
-      readline.clearLine(process.stdout, 0);
-      readline.cursorTo(process.stdout, 0);
-      process.stdout.write(
-        formatForTerminal(line, { ownName: handlers.ownName(), color }) + "\n",
+    print,
+    show(event) {
+      if (event.type === "proto") return;
+      print(
+        formatEvent(event, {
+          lang: handlers.lang,
+          ownName: handlers.ownName(),
+          color,
+        }),
       );
-      if (!closed) rl.prompt(true);
     },
     close() {
       if (closed) return;

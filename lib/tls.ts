@@ -14,6 +14,7 @@
  * @module
  */
 
+import { type Lang, t } from "./i18n.ts";
 import { concatBytes } from "./protocol.ts";
 
 /** How long a connection may take, in milliseconds, unless told otherwise. */
@@ -390,7 +391,8 @@ function subjectAltNames(hostnames: readonly string[]): Uint8Array[] {
 /**
  * The SHA-256 fingerprint of a certificate, given as PEM (the first
  * certificate in it) or as DER bytes: uppercase hex pairs joined by colons,
- * exactly as `openssl x509 -noout -fingerprint -sha256` prints it.
+ * exactly as `openssl x509 -noout -fingerprint -sha256` prints it. Throws a
+ * {@linkcode TlsSetupError}, in `lang`, when the text holds no certificate.
  *
  * @example
  * ```ts
@@ -401,6 +403,7 @@ function subjectAltNames(hostnames: readonly string[]): Uint8Array[] {
  */
 export async function fingerprintOf(
   certPemOrDer: string | Uint8Array,
+  lang: Lang = "en",
 ): Promise<string> {
   let der: Uint8Array | undefined;
   if (typeof certPemOrDer === "string") {
@@ -409,9 +412,7 @@ export async function fingerprintOf(
     );
     der = block && pemBytes(block);
     if (!der) {
-      throw new TlsSetupError(
-        'This is not a PEM certificate: it has no readable "-----BEGIN CERTIFICATE-----" block.',
-      );
+      throw new TlsSetupError(t(lang, "tls.not-pem"));
     }
   } else {
     der = certPemOrDer;
@@ -447,42 +448,46 @@ export function parseFingerprint(text: string): string | undefined {
 
 // --- certificate files ----------------------------------------------------------
 
-function readTextFile(path: string, what: string): string {
+/** Which file a message is about. */
+type FileKind = "tls.file.certificate" | "tls.file.key" | "tls.file.ca";
+
+function readTextFile(path: string, kind: FileKind, lang: Lang): string {
   try {
     return Deno.readTextFileSync(path);
   } catch (error) {
     const reason = error instanceof Deno.errors.NotFound
-      ? "no such file"
+      ? t(lang, "tls.reason.not-found")
       : error instanceof Deno.errors.IsADirectory
-      ? "it is a directory"
+      ? t(lang, "tls.reason.directory")
       : error instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
+      ? t(lang, "tls.reason.denied")
       : error instanceof Deno.errors.NotCapable
-      ? "chat may not read files (it needs --allow-read)"
+      ? t(lang, "tls.reason.not-allowed")
       : (error as Error).message ?? String(error);
-    throw new TlsSetupError(`Cannot read the ${what} "${path}": ${reason}.`);
+    throw new TlsSetupError(
+      t(lang, "tls.cannot-read", { what: t(lang, kind), path, reason }),
+    );
   }
 }
 
 /** Reads a PEM file that must hold at least one certificate. */
-function readCertificateFile(path: string, what: string): string {
-  const text = readTextFile(path, what);
+function readCertificateFile(
+  path: string,
+  kind: FileKind,
+  lang: Lang,
+): string {
+  const text = readTextFile(path, kind, lang);
+  const what = t(lang, kind);
   const blocks = pemBlocks(text);
   const certificates = blocks.filter((block) => block.label === "CERTIFICATE");
   if (certificates.length === 0) {
     if (blocks.some((block) => block.label.endsWith("PRIVATE KEY"))) {
-      throw new TlsSetupError(
-        `The ${what} "${path}" holds a private key, not a certificate. Did you swap --tls-cert and --tls-key?`,
-      );
+      throw new TlsSetupError(t(lang, "tls.cert.holds-key", { what, path }));
     }
-    throw new TlsSetupError(
-      `The ${what} "${path}" is not a PEM certificate: it has no "-----BEGIN CERTIFICATE-----" block.`,
-    );
+    throw new TlsSetupError(t(lang, "tls.cert.not-pem", { what, path }));
   }
   if (certificates.some((block) => !pemBytes(block))) {
-    throw new TlsSetupError(
-      `The ${what} "${path}" has a damaged certificate block (its base64 does not decode).`,
-    );
+    throw new TlsSetupError(t(lang, "tls.cert.damaged", { what, path }));
   }
   return text;
 }
@@ -490,7 +495,8 @@ function readCertificateFile(path: string, what: string): string {
 /**
  * Reads a server's certificate (a chain is fine) and private key from PEM
  * files, for `Deno.listenTls({ cert, key })`. Throws a
- * {@linkcode TlsSetupError} with a one-line message when a file is missing or
+ * {@linkcode TlsSetupError} with a one-line message in `lang` (English unless
+ * given) when a file is missing or
  * unreadable, holds no certificate or no key, holds an encrypted key (TLS in
  * Deno needs a plain one), or when the two look swapped.
  *
@@ -507,9 +513,11 @@ function readCertificateFile(path: string, what: string): string {
 export function readCertificateFiles(
   certPath: string,
   keyPath: string,
+  lang: Lang = "en",
 ): { cert: string; key: string } {
-  const cert = readCertificateFile(certPath, "certificate file");
-  const key = readTextFile(keyPath, "key file");
+  const cert = readCertificateFile(certPath, "tls.file.certificate", lang);
+  const key = readTextFile(keyPath, "tls.file.key", lang);
+  const path = keyPath;
   const blocks = pemBlocks(key);
   const keyBlock = blocks.find((block) => KEY_LABELS.includes(block.label));
   const encrypted = blocks.some((block) =>
@@ -518,24 +526,16 @@ export function readCertificateFiles(
       /Proc-Type:.*ENCRYPTED/.test(block.body))
   );
   if (encrypted) {
-    throw new TlsSetupError(
-      `The key file "${keyPath}" is protected by a password, which chat cannot use. Write it without one: openssl pkey -in ${keyPath} -out plain-key.pem`,
-    );
+    throw new TlsSetupError(t(lang, "tls.key.encrypted", { path }));
   }
   if (!keyBlock) {
     if (blocks.some((block) => block.label === "CERTIFICATE")) {
-      throw new TlsSetupError(
-        `The key file "${keyPath}" holds a certificate, not a private key. Did you swap --tls-cert and --tls-key?`,
-      );
+      throw new TlsSetupError(t(lang, "tls.key.holds-certificate", { path }));
     }
-    throw new TlsSetupError(
-      `The key file "${keyPath}" is not a PEM private key: it has no "-----BEGIN PRIVATE KEY-----" block.`,
-    );
+    throw new TlsSetupError(t(lang, "tls.key.not-pem", { path }));
   }
   if (!pemBytes(keyBlock)) {
-    throw new TlsSetupError(
-      `The key file "${keyPath}" has a damaged key block (its base64 does not decode).`,
-    );
+    throw new TlsSetupError(t(lang, "tls.key.damaged", { path }));
   }
   return { cert, key };
 }
@@ -657,13 +657,26 @@ function formatAddress(hostname: string, port: number): string {
     : `${hostname}:${port}`;
 }
 
-function seconds(ms: number): string {
-  return `${Math.round(ms / 100) / 10} s`;
+/** Seconds to one decimal, as `lang` writes numbers: 2.5 or 2,5. */
+function seconds(ms: number, lang: Lang = "en"): string {
+  const text = String(Math.round(ms / 100) / 10);
+  return lang === "fr" ? text.replace(".", ",") : text;
 }
 
-function notTls(where: string): TlsConnectError {
+function notTls(where: string, lang: Lang): TlsConnectError {
+  return new TlsConnectError(t(lang, "tls.not-tls", { where }));
+}
+
+function handshakeTimeout(
+  where: string,
+  timeoutMs: number,
+  lang: Lang,
+): TlsConnectError {
   return new TlsConnectError(
-    `The server at ${where} did not answer with TLS; is it started with --tls?`,
+    t(lang, "tls.handshake-timeout", {
+      where,
+      seconds: seconds(timeoutMs, lang),
+    }),
   );
 }
 
@@ -676,6 +689,7 @@ function probeError(
   error: NodeJS.ErrnoException,
   hostname: string,
   where: string,
+  lang: Lang,
 ): Error {
   const message = `${error.code ?? ""} ${error.message ?? ""}`;
   switch (error.code) {
@@ -698,10 +712,10 @@ function probeError(
       return new Deno.errors.TimedOut(`connection timed out: ${where}`);
   }
   if (NOT_TLS.test(message)) {
-    return notTls(where);
+    return notTls(where, lang);
   }
   return new TlsConnectError(
-    `TLS with the server at ${where} failed: ${error.message}`,
+    t(lang, "tls.failed", { where, message: error.message }),
   );
 }
 
@@ -714,6 +728,7 @@ async function probeCertificate(
   hostname: string,
   port: number,
   timeoutMs: number,
+  lang: Lang,
 ): Promise<Uint8Array> {
   const where = formatAddress(hostname, port);
   // Loaded only here: node:tls costs a server that never probes megabytes.
@@ -738,13 +753,9 @@ async function probeCertificate(
     const timer = setTimeout(() => {
       finish(
         connected
-          ? new TlsConnectError(
-            `The server at ${where} did not complete a TLS handshake within ${
-              seconds(timeoutMs)
-            }; is it started with --tls?`,
-          )
+          ? handshakeTimeout(where, timeoutMs, lang)
           : new Deno.errors.TimedOut(
-            `connection timed out after ${seconds(timeoutMs)}: ${where}`,
+            `connection timed out after ${seconds(timeoutMs)} s: ${where}`,
           ),
       );
     }, timeoutMs);
@@ -754,12 +765,15 @@ async function probeCertificate(
       if (raw && raw.length > 0) finish(undefined, new Uint8Array(raw));
       else {
         finish(
-          new TlsConnectError(`The server at ${where} sent no certificate.`),
+          new TlsConnectError(t(lang, "tls.no-certificate", { where })),
         );
       }
     });
-    socket.on("error", (error) => finish(probeError(error, hostname, where)));
-    socket.once("close", () => finish(notTls(where)));
+    socket.on(
+      "error",
+      (error) => finish(probeError(error, hostname, where, lang)),
+    );
+    socket.once("close", () => finish(notTls(where, lang)));
   });
 }
 
@@ -775,6 +789,7 @@ async function openTls(
   name: string,
   caCerts: string[],
   timeoutMs: number,
+  lang: Lang,
 ): Promise<Deno.TlsConn> {
   const where = formatAddress(hostname, port);
   let tcp: Deno.TcpConn;
@@ -788,7 +803,7 @@ async function openTls(
   } catch (error) {
     if ((error as Error).name === "TimeoutError") {
       throw new Deno.errors.TimedOut(
-        `connection timed out after ${seconds(timeoutMs)}: ${where}`,
+        `connection timed out after ${seconds(timeoutMs)} s: ${where}`,
       );
     }
     throw error;
@@ -811,14 +826,7 @@ async function openTls(
       handshake,
       new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () =>
-            reject(
-              new TlsConnectError(
-                `The server at ${where} did not complete a TLS handshake within ${
-                  seconds(timeoutMs)
-                }; is it started with --tls?`,
-              ),
-            ),
+          () => reject(handshakeTimeout(where, timeoutMs, lang)),
           timeoutMs,
         );
       }),
@@ -857,7 +865,8 @@ const CERTIFICATE_REFUSED = /certificate|signature/i;
  * or `chat` first, never skipped: Deno trusts Mozilla's authorities as well
  * as `caCerts`, and without a name check any certificate they signed, for
  * any site, would pass. Each of the two connections may take `timeoutMs`
- * (10 s by default). Returns after the handshake.
+ * (10 s by default). Returns after the handshake. Error messages are in
+ * `lang` (English unless given).
  *
  * Throws:
  * - {@linkcode TlsSetupError} if `fingerprint` is not 64 hex digits;
@@ -885,36 +894,35 @@ export async function connectPinned(options: {
   port: number;
   fingerprint: string;
   timeoutMs?: number;
+  /** The language of the error messages; English unless given. */
+  lang?: Lang;
 }): Promise<Deno.TlsConn> {
   const { hostname, port } = options;
+  const lang = options.lang ?? "en";
   const timeoutMs = options.timeoutMs ?? TLS_TIMEOUT_MS;
   const where = formatAddress(hostname, port);
   const expected = parseFingerprint(options.fingerprint);
   if (!expected) {
     throw new TlsSetupError(
-      `Bad fingerprint "${options.fingerprint}": give the 64 hex digits (SHA-256) that "chat serve --tls" printed.`,
+      t(lang, "tls.bad-fingerprint", { fingerprint: options.fingerprint }),
     );
   }
-  const cert = await probeCertificate(hostname, port, timeoutMs);
+  const cert = await probeCertificate(hostname, port, timeoutMs, lang);
   const actual = await fingerprintOf(cert);
   if (actual !== expected) {
     throw new TlsConnectError(
-      `The certificate of the server at ${where} does not match the fingerprint: expected ${expected}, got ${actual}. It may be a machine in the middle, a different server, or a server restarted with a new certificate; nothing was sent.`,
+      t(lang, "tls.mismatch", { where, expected, actual }),
     );
   }
   let facts: CertificateFacts;
   try {
     facts = certificateFacts(cert);
   } catch {
-    throw new TlsConnectError(
-      `The certificate of the server at ${where} matches the fingerprint but chat cannot read it; nothing was sent.`,
-    );
+    throw new TlsConnectError(t(lang, "tls.unreadable", { where }));
   }
   const name = nameToVerify(facts);
   if (!name) {
-    throw new TlsConnectError(
-      `The certificate of the server at ${where} matches the fingerprint but names no host (no subjectAltName), so chat cannot check that the server holds its key; nothing was sent. Use "chat serve --tls", or a certificate with a subjectAltName.`,
-    );
+    throw new TlsConnectError(t(lang, "tls.no-name", { where }));
   }
   try {
     return await openTls(
@@ -923,6 +931,7 @@ export async function connectPinned(options: {
       name,
       [toPem("CERTIFICATE", cert)],
       timeoutMs,
+      lang,
     );
   } catch (error) {
     if (
@@ -933,7 +942,7 @@ export async function connectPinned(options: {
     const message = messageOf(error);
     if (CERTIFICATE_REFUSED.test(message)) {
       throw new TlsConnectError(
-        `The server at ${where} showed the certificate with fingerprint ${expected}, then refused to prove it holds its key or showed another certificate (${message}). It may be a machine in the middle; nothing was sent.`,
+        t(lang, "tls.key-not-proven", { where, expected, message }),
       );
     }
     if (
@@ -943,9 +952,7 @@ export async function connectPinned(options: {
     ) {
       throw error; // the server went away since the probe
     }
-    throw new TlsConnectError(
-      `TLS with the server at ${where} failed: ${message}`,
-    );
+    throw new TlsConnectError(t(lang, "tls.failed", { where, message }));
   }
 }
 
@@ -954,7 +961,7 @@ export async function connectPinned(options: {
  * must be issued by an authority Deno trusts (Mozilla's list) or by the one
  * in `caFile`, and name `hostname`. For `chat connect --tls [--ca FILE]`.
  * `caFile` may also be the server's own self-signed certificate. Returns
- * after the handshake.
+ * after the handshake. Error messages are in `lang` (English unless given).
  *
  * Throws:
  * - {@linkcode TlsSetupError} if `caFile` cannot be read or holds no
@@ -983,19 +990,22 @@ export async function connectVerified(options: {
   port: number;
   caFile?: string;
   timeoutMs?: number;
+  /** The language of the error messages; English unless given. */
+  lang?: Lang;
 }): Promise<Deno.TlsConn> {
   const { hostname, port } = options;
+  const lang = options.lang ?? "en";
   const timeoutMs = options.timeoutMs ?? TLS_TIMEOUT_MS;
   const where = formatAddress(hostname, port);
   const caCerts = options.caFile === undefined
     ? []
-    : [readCertificateFile(options.caFile, "CA file")];
+    : [readCertificateFile(options.caFile, "tls.file.ca", lang)];
   // The name to check: an IPv6 address without its brackets or zone.
   const name = ipAddressBytes(hostname)
     ? ipAddressText(ipAddressBytes(hostname)!)
     : hostname;
   try {
-    return await openTls(hostname, port, name, caCerts, timeoutMs);
+    return await openTls(hostname, port, name, caCerts, timeoutMs, lang);
   } catch (error) {
     if (!(error instanceof Error) || error instanceof TlsConnectError) {
       throw error;
@@ -1009,40 +1019,36 @@ export async function connectVerified(options: {
       throw error;
     }
     const message = error.message;
-    const trustHint = options.caFile === undefined
-      ? `Pass the server's certificate (or its authority's) with --ca FILE, or use --fingerprint with the fingerprint the server printed.`
-      : `It is not signed by the certificate in "${options.caFile}". Check that file, or use --fingerprint with the fingerprint the server printed.`;
+    const hint = options.caFile === undefined
+      ? t(lang, "tls.hint.no-ca")
+      : t(lang, "tls.hint.ca", { file: options.caFile });
     if (/UnknownIssuer|BadSignature|UnknownCA|unknown issuer/i.test(message)) {
       const facts = await diagnose(hostname, port, timeoutMs);
       throw new TlsConnectError(
-        facts?.selfIssued
-          ? `The server at ${where} uses a self-signed certificate, which this computer does not trust. ${trustHint}`
-          : `The certificate of the server at ${where} is not issued by an authority this computer trusts. ${trustHint}`,
+        t(lang, facts?.selfIssued ? "tls.self-signed" : "tls.untrusted", {
+          where,
+          hint,
+        }),
       );
     }
     if (/NotValidForName|not valid for name/i.test(message)) {
       const facts = await diagnose(hostname, port, timeoutMs);
       const names = facts ? [...facts.dnsNames, ...facts.ipAddresses] : [];
+      const holds = names.length > 0
+        ? t(lang, "tls.wrong-name.holds", { names: names.join(", ") })
+        : "";
       throw new TlsConnectError(
-        `The certificate of the server at ${where} is not valid for the name "${hostname}"${
-          names.length > 0 ? ` (it is for ${names.join(", ")})` : ""
-        }. Connect by a name it holds, or use --fingerprint.`,
+        t(lang, "tls.wrong-name", { where, hostname, holds }),
       );
     }
     if (/Expired|NotValidYet/i.test(message)) {
-      throw new TlsConnectError(
-        `The certificate of the server at ${where} has expired or is not valid yet. Check the date and time on both computers; the server needs a new certificate if it has expired.`,
-      );
+      throw new TlsConnectError(t(lang, "tls.expired", { where }));
     }
     if (CERTIFICATE_REFUSED.test(message)) {
-      throw new TlsConnectError(
-        `The certificate of the server at ${where} was refused: ${message}`,
-      );
+      throw new TlsConnectError(t(lang, "tls.refused", { where, message }));
     }
-    if (NOT_TLS.test(message)) throw notTls(where);
-    throw new TlsConnectError(
-      `TLS with the server at ${where} failed: ${message}`,
-    );
+    if (NOT_TLS.test(message)) throw notTls(where, lang);
+    throw new TlsConnectError(t(lang, "tls.failed", { where, message }));
   }
 }
 
@@ -1054,7 +1060,7 @@ async function diagnose(
 ): Promise<CertificateFacts | undefined> {
   try {
     return certificateFacts(
-      await probeCertificate(hostname, port, Math.min(timeoutMs, 3000)),
+      await probeCertificate(hostname, port, Math.min(timeoutMs, 3000), "en"),
     );
   } catch {
     return undefined;

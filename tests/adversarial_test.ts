@@ -18,8 +18,9 @@ import {
   type LineCollector,
   residentKiB,
   WAIT_MS,
+  whoLine,
 } from "./harness.ts";
-import { lines } from "../lib/protocol.ts";
+import { lines } from "./golden_lines.ts";
 import { generateSelfSignedCertificate } from "../lib/tls.ts";
 
 const encoder = new TextEncoder();
@@ -853,29 +854,46 @@ async function openBatch(
   }
 }
 
-Deno.test("connection storm: 2,000 connect/disconnect cycles and 500 half-open connections; the cap holds, names and sockets are freed", async () => {
-  await using server = await ChatProcess.serve(["--handshake-timeout", "2"], {
-    limits: true,
-  });
+/** The first line of each of `clients`' connections, which never read. */
+async function drainAll(clients: Client[]): Promise<string[]> {
+  return await Promise.all(clients.map(async (client) => {
+    const bytes = await deadline(
+      new Response(client.conn.readable).arrayBuffer(),
+      "a half-open connection to be drained",
+      30_000,
+    );
+    return new TextDecoder().decode(bytes);
+  }));
+}
+
+Deno.test("connection storm: 2,000 connect/disconnect cycles, then 500 half-open connections that never read; the cap holds, those let in watch past the join deadline until their queues fill, names and sockets are freed", async () => {
+  // Flood control is lifted so that the observer can fill the half-open
+  // watchers' queues; the per-address cap stays at its default.
+  await using server = await ChatProcess.serve(
+    ["--handshake-timeout", "2", "--flood-rate", "0"],
+    { limits: true },
+  );
   const port = server.port;
   const tooMany = lines.tooManyFromAddress(PER_IP);
-  await using watcher = await Client.join(port, "watcher");
-  const baselineWho = lines.who(["host", "watcher"]);
+  await using observer = await Client.join(port, "observer");
+  const baselineWho = whoLine(["host", "observer"]);
   const baselineSockets = await serverSockets(port);
-  assert.equal(baselineSockets, 1, "only the watcher is connected");
-  // The watcher asks /who every 200 ms throughout and times each answer.
+  assert.equal(baselineSockets, 1, "only the observer is connected");
+  // The observer asks /who every 200 ms throughout and times each answer.
   let storming = true;
   const whoLatencies: number[] = [];
+  const whoAnswers: string[] = [];
   const asking = (async () => {
     while (storming) {
-      const from = watcher.lines.length;
+      const from = observer.lines.length;
       const asked = performance.now();
-      await watcher.send("/who");
-      const at = await watcher.reader.waitFor(
+      await observer.send("/who");
+      const at = await observer.reader.waitFor(
         (line) => line.startsWith("*** Online ("),
         { from, ms: 5000 },
       );
-      whoLatencies.push(watcher.reader.times[at] - asked);
+      whoLatencies.push(observer.reader.times[at] - asked);
+      whoAnswers.push(observer.lines[at]);
       await sleep(200);
     }
   })();
@@ -885,13 +903,10 @@ Deno.test("connection storm: 2,000 connect/disconnect cycles and 500 half-open c
   let refused = 0;
   let joined = 0;
   let mostAtOnce = 0;
-  let halfOpenAccepted = 0;
-  let halfOpenRefused = 0;
-  let openingMs = 0;
-  let heldMs: number[] = [];
   try {
-    // Phase 1: batches of 9 at once (the watcher holds one of the 8 slots),
-    // until 2,000 were accepted; every other accepted one joins by name.
+    // Phase 1: batches of 9 at once (the observer holds one of the 8 slots),
+    // until 2,000 were accepted; every other accepted one joins by name, the
+    // others only watch.
     const cycles = 2000;
     const batchSize = 9;
     while (accepted < cycles) {
@@ -919,7 +934,7 @@ Deno.test("connection storm: 2,000 connect/disconnect cycles and 500 half-open c
         mostAtOnce = Math.max(mostAtOnce, acceptedHere);
         assert.ok(
           acceptedHere <= PER_IP - 1,
-          `${acceptedHere} accepted at once besides the watcher`,
+          `${acceptedHere} accepted at once besides the observer`,
         );
       } finally {
         await Promise.all(
@@ -955,105 +970,223 @@ Deno.test("connection storm: 2,000 connect/disconnect cycles and 500 half-open c
       "the server to close the probe's connections",
     );
 
-    // Phase 3: 500 connections that never send anything.
+    // Phase 3: 500 connections that never send and never read anything.
+    // Those let in are watchers: no join deadline, but held to the cap.
     await using halfOpen = new Pool<Client>();
     const openedAt = performance.now();
-    const firsts: string[] = [];
     for (let b = 0; b < 10; b++) {
-      const batch = await openBatch(port, 50);
-      batch.clients.forEach((client) => halfOpen.add(client));
-      firsts.push(...batch.firsts);
+      const batch = await Promise.all(
+        Array.from({ length: 50 }, () => Client.connect(port, { read: false })),
+      );
+      batch.forEach((client) => halfOpen.add(client));
     }
-    openingMs = performance.now() - openedAt;
-    const admitted = halfOpen.items.filter((_, i) =>
-      firsts[i] === lines.greeting()
-    );
-    halfOpenAccepted = admitted.length;
-    halfOpenRefused = firsts.filter((line) => line === tooMany).length;
-    assert.equal(halfOpenAccepted + halfOpenRefused, 500);
-    // The first handshake deadline is 2 s after the first was let in; if all
-    // 500 were opened before it, everyone let in was held at the same time.
-    const firstClosed = Math.min(
-      ...await Promise.all(admitted.map(async (client) => {
-        await client.reader.waitForEnd(8000);
-        return client.reader.endedAt;
-      })),
-    );
-    const heldTogether = firstClosed > openedAt + openingMs;
-    if (heldTogether) {
-      assert.ok(halfOpenAccepted <= PER_IP - 1, `${halfOpenAccepted} let in`);
-    }
-    for (const client of admitted) {
-      assert.deepEqual(client.lines, [
-        lines.greeting(),
-        lines.handshakeTimeout(2),
-      ]);
-    }
-    heldMs = admitted.map((client) =>
-      client.reader.endedAt - client.reader.times[0]
-    );
-    assert.ok(
-      Math.min(...heldMs) >= 1900,
-      `closed after ${Math.min(...heldMs)} ms`,
-    );
-    assert.ok(
-      Math.max(...heldMs) <= 5000,
-      `closed after ${Math.max(...heldMs)} ms`,
-    );
-    await Promise.all(
-      halfOpen.items.map((client) => client.reader.waitForEnd(5000)),
-    );
-    await halfOpen[Symbol.asyncDispose]();
+    const openingMs = performance.now() - openedAt;
     await pollUntil(
-      async () => await serverSockets(port) === baselineSockets,
-      "the server to close the half-open connections",
+      async () => await serverSockets(port) === baselineSockets + PER_IP - 1,
+      `the server to hold ${PER_IP - 1} half-open connections`,
     );
-
+    // Past the join deadline (2 s) and the next check of it (1 s later).
+    await sleep(Math.max(0, openedAt + 3500 - performance.now()));
+    const heldPastDeadlineMs = performance.now() - openedAt;
+    const whoFrom = observer.lines.length;
+    const watching = whoLine(["host", "observer"], PER_IP - 1);
+    await observer.reader.waitFor(watching, { from: whoFrom });
+    assert.equal(await serverSockets(port), baselineSockets + PER_IP - 1);
     storming = false;
     await asking;
 
+    // The observer talks until every watcher's queue is full: 16 MB each,
+    // far beyond the 1 MiB queue and the socket buffers.
+    const payload = "h".repeat(4000);
+    const fillLines = 4000;
+    const fillFrom = observer.lines.length;
+    const fillStarted = performance.now();
+    for (let n = 0; n < fillLines; n++) await observer.send(`${n} ${payload}`);
+    await pollUntil(
+      async () => await serverSockets(port) === baselineSockets,
+      "the server to drop the half-open watchers",
+      30_000,
+    );
+    const droppedMs = performance.now() - fillStarted;
+    await observer.reader.waitForCount(
+      (line) => line.startsWith("observer: ") && line.endsWith(payload),
+      fillLines,
+      30_000,
+    );
+    assert.equal(observer.reader.ended, false, "the observer was dropped");
+    const texts = await drainAll(halfOpen.items);
+    const admitted = texts.filter((text) =>
+      text.startsWith(lines.greeting() + "\n")
+    );
+    const refusedHalfOpen = texts.filter((text) => text === tooMany + "\n");
+    assert.equal(admitted.length, PER_IP - 1);
+    assert.equal(refusedHalfOpen.length, 500 - admitted.length);
+    const farewell = "*** You were disconnected: too slow to keep up.\n";
+    const toldWhy = admitted.filter((text) => text.endsWith(farewell)).length;
+    for (const text of admitted) {
+      assert.ok(
+        !text.includes("*** error:"),
+        `a watcher was sent an error: ${text.slice(-300)}`,
+      );
+    }
+    await halfOpen[Symbol.asyncDispose]();
+
     // Every name is free again, and can be taken again.
-    const from = watcher.lines.length;
-    await watcher.send("/who");
-    await watcher.reader.waitFor(baselineWho, { from });
+    const from = observer.lines.length;
+    await observer.send("/who");
+    await observer.reader.waitFor(baselineWho, { from });
     await using again = await Client.join(port, "storm0");
     await again.send("/nick STORM1");
-    await watcher.reader.waitFor("*** storm0 is now known as STORM1", { from });
+    await observer.reader.waitFor("*** storm0 is now known as STORM1", {
+      from,
+    });
     const stormNames = (verb: string) =>
-      watcher.lines.filter((line) =>
+      observer.lines.filter((line) =>
         new RegExp(`^\\*\\*\\* storm\\d+ ${verb}( \\(.*\\))?$`).test(line)
       ).length;
     assert.equal(stormNames("joined"), joined + 1);
     assert.equal(stormNames("left"), joined);
+    assert.equal(
+      observer.lines.slice(fillFrom).filter((line) =>
+        line.startsWith("*** ") && !line.startsWith("*** Online (") &&
+        !/storm\d/.test(line)
+      ).length,
+      0,
+      "watchers leaving were announced",
+    );
     console.log(
-      `    limits: defaults (per-IP ${PER_IP}, flood control on) with --handshake-timeout 2`,
+      `    limits: per-IP ${PER_IP} (default) with --handshake-timeout 2; flood control lifted so the observer can fill queues`,
     );
     console.log(
       `    ${attempts} connections in batches of 9 in ${
         (stormMs / 1000).toFixed(1)
-      } s: ${accepted} let in (${joined} joined by name, then all closed), ${refused} refused with "too many connections", at most ${mostAtOnce} let in at once besides the watcher`,
+      } s: ${accepted} let in (${joined} joined by name, the others only watched, then all closed), ${refused} refused with "too many connections", at most ${mostAtOnce} let in at once besides the observer`,
     );
     console.log(
-      `    500 half-open connections opened in ${
+      `    500 half-open connections (never send, never read) opened in ${
         Math.round(openingMs)
-      } ms: ${halfOpenAccepted} let in and closed by the handshake deadline after ${
-        Math.round(Math.min(...heldMs))
-      }-${Math.round(Math.max(...heldMs))} ms, ${halfOpenRefused} refused${
-        heldTogether
-          ? " (all let in were open at once)"
-          : " (the opening outlasted the deadline: cap checked per batch only)"
-      }`,
+      } ms: ${admitted.length} let in as watchers, ${refusedHalfOpen.length} refused; after ${
+        Math.round(heldPastDeadlineMs)
+      } ms (join deadline 2 s) /who still said "${watching}"`,
     );
     console.log(
-      `    watcher's /who answered ${whoLatencies.length} times, max ${
+      `    the observer then sent ${fillLines} lines of 4 KB: all ${admitted.length} half-open watchers dropped ${
+        Math.round(droppedMs)
+      } ms after it began (${toldWhy} with "${farewell.trim()}" as their last line, the others cut as stalled), unannounced; the observer got all ${fillLines} lines`,
+    );
+    console.log(
+      `    observer's /who answered ${whoLatencies.length} times during the storm, max ${
         Math.max(...whoLatencies).toFixed(1)
-      } ms; server sockets back to ${baselineSockets}; /who back to "${baselineWho}"; storm0 taken again`,
+      } ms, most watching at once: ${
+        Math.max(
+          ...whoAnswers.map((line) =>
+            Number(/; (\d+) watching/.exec(line)?.[1] ?? 0)
+          ),
+        )
+      }; server sockets back to ${baselineSockets}; /who back to "${baselineWho}"; storm0 taken again`,
     );
     assert.ok(Math.max(...whoLatencies) < 1000);
   } finally {
     storming = false;
     await asking.catch(() => {});
   }
+});
+
+Deno.test("connection storm in a password room: of 500 half-open connections the cap lets 7 in, and each is closed at the password deadline having seen nothing", async () => {
+  const password = "storm-password";
+  await using server = await ChatProcess.serve(
+    ["--password", "--handshake-timeout", "2"],
+    { limits: true, env: { CHAT_PASSWORD: password } },
+  );
+  const port = server.port;
+  const tooMany = lines.tooManyFromAddress(PER_IP);
+  await using insider = await Client.connect(port);
+  assert.equal(await insider.reader.lineAt(0), lines.passwordNeeded());
+  await insider.send(`/pass ${password}`);
+  await insider.reader.waitFor(lines.passwordAccepted());
+  await insider.send("/nick insider");
+  await insider.reader.waitFor((line) =>
+    line.startsWith("*** Welcome, insider!")
+  );
+  const baselineSockets = await serverSockets(port);
+  assert.equal(baselineSockets, 1, "only the insider is connected");
+
+  await using halfOpen = new Pool<Client>();
+  const openedAt = performance.now();
+  const firsts: string[] = [];
+  for (let b = 0; b < 10; b++) {
+    const batch = await openBatch(port, 50);
+    batch.clients.forEach((client) => halfOpen.add(client));
+    firsts.push(...batch.firsts);
+  }
+  const openingMs = performance.now() - openedAt;
+  // Said while they wait at the door: none of them may see it.
+  await insider.send("room secret");
+  await insider.reader.waitFor("insider: room secret");
+  const admitted = halfOpen.items.filter((_, i) =>
+    firsts[i] === lines.passwordNeeded()
+  );
+  const refusedCount = firsts.filter((line) => line === tooMany).length;
+  assert.equal(admitted.length + refusedCount, 500);
+  // The first deadline is 2 s after the first was let in; if all 500 were
+  // opened before it, everyone let in was held at the same time.
+  const firstClosed = Math.min(
+    ...await Promise.all(admitted.map(async (client) => {
+      await client.reader.waitForEnd(8000);
+      return client.reader.endedAt;
+    })),
+  );
+  const heldTogether = firstClosed > openedAt + openingMs;
+  if (heldTogether) {
+    assert.ok(admitted.length <= PER_IP - 1, `${admitted.length} let in`);
+  }
+  for (const client of admitted) {
+    assert.deepEqual(client.lines, [
+      lines.passwordNeeded(),
+      lines.passwordTimeout(2),
+    ]);
+  }
+  const heldMs = admitted.map((client) =>
+    client.reader.endedAt - client.reader.times[0]
+  );
+  assert.ok(
+    Math.min(...heldMs) >= 1900,
+    `closed after ${Math.min(...heldMs)} ms`,
+  );
+  assert.ok(
+    Math.max(...heldMs) <= 5000,
+    `closed after ${Math.max(...heldMs)} ms`,
+  );
+  await Promise.all(
+    halfOpen.items.map((client) => client.reader.waitForEnd(5000)),
+  );
+  await halfOpen[Symbol.asyncDispose]();
+  await pollUntil(
+    async () => await serverSockets(port) === baselineSockets,
+    "the server to close the half-open connections",
+  );
+  const from = insider.lines.length;
+  await insider.send("/who");
+  await insider.reader.waitFor(whoLine(["host", "insider"]), { from });
+  assert.ok(!insider.lines.some((line) => /guest\d|joined/.test(line)));
+  console.log(
+    `    limits: per-IP ${PER_IP} (default), flood control on, --password with --handshake-timeout 2`,
+  );
+  console.log(
+    `    500 half-open connections opened in ${
+      Math.round(openingMs)
+    } ms: ${admitted.length} let in and closed by the password deadline after ${
+      Math.round(Math.min(...heldMs))
+    }-${
+      Math.round(Math.max(...heldMs))
+    } ms with only the password request and "${
+      lines.passwordTimeout(2)
+    }", ${refusedCount} refused${
+      heldTogether
+        ? " (all let in were open at once)"
+        : " (the opening outlasted the deadline: cap checked per batch only)"
+    }; none saw the room; server sockets back to ${baselineSockets}`,
+  );
 });
 
 // --- 4. impersonation ----------------------------------------------------------------

@@ -26,6 +26,7 @@ import {
   MESSAGE_BYTES,
   type Token,
 } from "../bench/token.ts";
+import { classifyJsonLine, type JsonInfo } from "../bench/structured.ts";
 import {
   parseBusyTicks,
   parseCpuTicks,
@@ -272,6 +273,150 @@ Deno.test("classifyLine works on a slice of a larger buffer", () => {
   assert.equal(classifyLine(bytes, start, end, token), LINE_MESSAGE);
   assert.equal(token.sentMicros, 99);
   assert.equal(classifyLine(bytes, start, end - 1, token), LINE_BROKEN);
+});
+
+// --- structured protocol (JSON Lines) ---------------------------------------
+
+const TIME = "2026-12-02T04:05:14.123Z";
+
+/** A message event exactly as the server writes it. */
+function jsonMessage(from: string, text: string, seq = 12): string {
+  return `{"type":"message","seq":${seq},"time":"${TIME}","from":${
+    JSON.stringify(from)
+  },"text":${JSON.stringify(text)}}`;
+}
+
+function classifyJson(text: string) {
+  const bytes = encoder.encode(text);
+  const token: Token = { sender: -1, seq: -1, sentMicros: -1 };
+  const info: JsonInfo = { seq: -1, event: null };
+  return {
+    kind: classifyJsonLine(bytes, 0, bytes.length, token, info),
+    token,
+    info,
+  };
+}
+
+Deno.test("classifyJsonLine reads a message event and its token", () => {
+  const message = formatMessage(3, 17, 123_456);
+  const line = jsonMessage("b3", message, 4321);
+  for (const text of [line, line + "\r"]) {
+    const { kind, token, info } = classifyJson(text);
+    assert.equal(kind, LINE_MESSAGE, text);
+    assert.deepEqual(token, { sender: 3, seq: 17, sentMicros: 123_456 });
+    assert.deepEqual(info, { seq: 4321, event: null });
+  }
+});
+
+Deno.test("classifyJsonLine reads a message written another way through JSON.parse", () => {
+  const message = formatMessage(5, 2, 777);
+  const variants = [
+    // Keys in another order, spaces, and an extra field.
+    JSON.stringify({
+      text: message,
+      from: "b5",
+      time: TIME,
+      seq: 9,
+      type: "message",
+    }),
+    `{ "type": "message", "seq": 9, "time": "${TIME}", "from": "b5", "text": "${message}" }`,
+    jsonMessage("b5", message, 9).slice(0, -1) + ',"id":"x"}',
+    // Escapes that decode to the same text: \u0078 is "x", \u0062 is "b".
+    jsonMessage("b5", message, 9).replace(/x"\}$/, '\\u0078"}'),
+    jsonMessage("b5", message, 9).replace('"from":"b5"', '"from":"\\u00625"'),
+  ];
+  for (const line of variants) {
+    const { kind, token, info } = classifyJson(line);
+    assert.equal(kind, LINE_MESSAGE, line);
+    assert.deepEqual(token, { sender: 5, seq: 2, sentMicros: 777 });
+    assert.equal(info.seq, 9);
+  }
+});
+
+Deno.test("classifyJsonLine rejects spliced, cut, foreign and malformed lines", () => {
+  const a = formatMessage(1, 5, 1000);
+  const b = formatMessage(2, 9, 2000);
+  const lineA = jsonMessage("b1", a, 20);
+  const lineB = jsonMessage("b2", b, 21);
+  const broken = [
+    "", // empty
+    "b1: " + a, // plain text after the switch
+    "*** b4 joined", // a plain notice after the switch
+    lineA.slice(0, 60), // cut short
+    lineA.slice(0, 90) + lineB, // the head of one line, then another whole
+    lineA.slice(0, 95) + lineB.slice(95), // two halves, cut in the token
+    lineA + lineB, // two lines glued
+    jsonMessage("b2", a), // someone else's name
+    jsonMessage("b01", a), // a name that is not b1
+    jsonMessage("b1", `b1: ${a}`), // the plain prefix inside the text
+    jsonMessage("b1", a + "x"), // too long
+    jsonMessage("b1", a.slice(0, 10) + b.slice(10)), // spliced text
+    jsonMessage("b1", a).replace('"seq":12', '"seq":012'), // not JSON
+    jsonMessage("b1", a).replace('"seq":12', '"seq":-1'), // negative seq
+    jsonMessage("b1", a).replace('"seq":12', '"seq":1.5'), // not an integer
+    jsonMessage("b1", a).replace('"seq":12,', ""), // no seq
+    jsonMessage("b1", a).replace(`"time":"${TIME}",`, ""), // no time
+    jsonMessage("b1", a).replace('"from":"b1",', ""), // no sender
+    jsonMessage("b1", a).replace('"from":"b1"', '"from":1'), // not a string
+    '{"seq":1,"time":"t"}', // no type
+    '[{"type":"joined","seq":1,"time":"t","name":"b4"}]', // not an object
+    '"message"',
+    "null",
+  ];
+  for (const line of broken) {
+    assert.equal(classifyJson(line).kind, LINE_BROKEN, JSON.stringify(line));
+  }
+  // Not valid UTF-8: broken, never a crash.
+  const bytes = new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]);
+  const token: Token = { sender: 0, seq: 0, sentMicros: 0 };
+  assert.equal(
+    classifyJsonLine(bytes, 0, bytes.length, token, { seq: 0, event: null }),
+    LINE_BROKEN,
+  );
+});
+
+Deno.test("classifyJsonLine returns other events, unknown types included", () => {
+  const events = [
+    `{"type":"proto","seq":3,"time":"${TIME}","version":1,"versions":[1],"password":false,"server":"chat"}`,
+    `{"type":"welcome","seq":4,"time":"${TIME}","name":"b3","online":["host","b3"],"watchers":0}`,
+    `{"type":"left","seq":5,"time":"${TIME}","name":"b4","reason":"too-slow"}`,
+    `{"type":"some-future-type","seq":6,"time":"${TIME}","x":{"y":[1]}}`,
+  ];
+  const seen = events.map((line) => {
+    const { kind, info } = classifyJson(line);
+    assert.equal(kind, LINE_NOTICE, line);
+    return info;
+  });
+  assert.deepEqual(seen.map((info) => info.seq), [3, 4, 5, 6]);
+  assert.deepEqual(
+    seen.map((info) => info.event?.type),
+    ["proto", "welcome", "left", "some-future-type"],
+  );
+  assert.equal(seen[0].event?.version, 1);
+  assert.equal(seen[1].event?.name, "b3");
+  assert.equal(seen[2].event?.reason, "too-slow");
+});
+
+Deno.test("classifyJsonLine works on a slice of a larger buffer", () => {
+  const message = formatMessage(3, 1, 99);
+  const line = jsonMessage("b3", message, 7);
+  const bytes = encoder.encode(`junk\n${line}\nmore`);
+  const token: Token = { sender: 0, seq: 0, sentMicros: 0 };
+  const info: JsonInfo = { seq: 0, event: null };
+  const start = 5;
+  const end = start + line.length;
+  assert.equal(classifyJsonLine(bytes, start, end, token, info), LINE_MESSAGE);
+  assert.equal(token.sentMicros, 99);
+  assert.equal(info.seq, 7);
+  assert.equal(
+    classifyJsonLine(bytes, start, end - 1, token, info),
+    LINE_BROKEN,
+  );
+  // Past the newline: the next line's start is not part of the JSON.
+  assert.equal(
+    classifyJsonLine(bytes, start, end + 2, token, info),
+    LINE_BROKEN,
+  );
 });
 
 // --- LineScanner ------------------------------------------------------------

@@ -1,14 +1,25 @@
+/**
+ * Tests of lib/cli.ts (the command line, its help and usage errors in English
+ * and French), of what `chat serve` prints in each language (real
+ * subprocesses and a raw TCP client on 127.0.0.1), and of how `chat connect`
+ * colours events in a terminal.
+ */
+
 import assert from "node:assert/strict";
 import {
-  CONNECT_HELP,
+  type CommandLineEnv,
+  commandLineLang,
+  connectHelp,
   DEFAULT_MAX_CLIENTS,
   DEFAULT_PORT,
-  MAIN_HELP,
+  mainHelp,
   parseCommandLine,
-  SERVE_HELP,
+  serveHelp,
   UsageError,
 } from "../lib/cli.ts";
-import { formatForTerminal, nameColor } from "../lib/terminal.ts";
+import type { ServerEvent } from "../lib/events.ts";
+import { formatEvent, nameColor } from "../lib/terminal.ts";
+import { ChatProcess, TcpClient } from "./harness.ts";
 
 const NO_ENV = {};
 
@@ -16,7 +27,7 @@ const NO_ENV = {};
 function assertUsageError(
   args: string[],
   pattern: RegExp,
-  env: { USER?: string; USERNAME?: string } = NO_ENV,
+  env: CommandLineEnv = NO_ENV,
 ): void {
   assert.throws(
     () => parseCommandLine(args, env),
@@ -37,11 +48,11 @@ Deno.test("no arguments, --help, -h and help show the main help", () => {
   for (const args of [[], ["--help"], ["-h"], ["help"]]) {
     assert.deepEqual(parseCommandLine(args, NO_ENV), {
       command: "help",
-      text: MAIN_HELP,
+      text: mainHelp("en"),
     }, JSON.stringify(args));
   }
-  assert.match(MAIN_HELP, /chat serve/);
-  assert.match(MAIN_HELP, /chat connect/);
+  assert.match(mainHelp("en"), /chat serve/);
+  assert.match(mainHelp("en"), /chat connect/);
 });
 
 Deno.test("--version, -V and version ask for the version", () => {
@@ -54,10 +65,10 @@ Deno.test("serve --help and serve -h show the serve help", () => {
   for (const args of [["serve", "--help"], ["serve", "-h"]]) {
     assert.deepEqual(parseCommandLine(args, NO_ENV), {
       command: "help",
-      text: SERVE_HELP,
+      text: serveHelp("en"),
     });
   }
-  assert.match(SERVE_HELP, /--max-clients/);
+  assert.match(serveHelp("en"), /--max-clients/);
 });
 
 Deno.test("connect --help shows the connect help, even without a host", () => {
@@ -70,10 +81,10 @@ Deno.test("connect --help shows the connect help, even without a host", () => {
   ) {
     assert.deepEqual(parseCommandLine(args, NO_ENV), {
       command: "help",
-      text: CONNECT_HELP,
+      text: connectHelp("en"),
     });
   }
-  assert.match(CONNECT_HELP, /--port/);
+  assert.match(connectHelp("en"), /--port/);
 });
 
 // --- serve ------------------------------------------------------------------
@@ -89,6 +100,7 @@ const SERVE_DEFAULTS = {
   wrongPasswordDelayMs: 1000,
   askPassword: false,
   tls: undefined,
+  lang: "en",
 };
 
 Deno.test("serve without options listens on 0.0.0.0:5000 as host for 256 clients", () => {
@@ -227,6 +239,7 @@ Deno.test("connect HOST uses port 5000", () => {
     name: undefined,
     nameIsExplicit: false,
     tls: undefined,
+    lang: "en",
   });
 });
 
@@ -354,6 +367,7 @@ Deno.test("connect --name sets an explicit name", () => {
     name: "alice",
     nameIsExplicit: true,
     tls: undefined,
+    lang: "en",
   });
 });
 
@@ -407,66 +421,92 @@ Deno.test("an unknown top-level option is a UsageError", () => {
 
 const RED = "\x1b[31m";
 const DIM = "\x1b[2m";
+const MAGENTA = "\x1b[35m";
 const RESET = "\x1b[0m";
 
-Deno.test("formatForTerminal without colour returns the sanitised line unchanged", () => {
-  const plain = { ownName: "alice", color: false };
-  for (
-    const line of [
-      "bob: hi",
-      "* bob waves",
+/** An event as the server sends it, with any sequence number and time. */
+function event(body: Record<string, unknown>): ServerEvent {
+  return { seq: 1, time: 0, ...body } as ServerEvent;
+}
+
+const PLAIN = { lang: "en", ownName: "alice", color: false } as const;
+const COLOR = { lang: "en", ownName: "alice", color: true } as const;
+
+Deno.test("formatEvent without colour gives the plain-text line", () => {
+  const cases: [Record<string, unknown>, string][] = [
+    [{ type: "message", from: "bob", text: "hi" }, "bob: hi"],
+    [{ type: "action", from: "bob", text: "waves" }, "* bob waves"],
+    [
+      { type: "private", from: "bob", to: "alice", text: "psst" },
       "[private] bob -> alice: psst",
-      "*** bob joined",
-      "*** error: nope",
-      "just text",
-    ]
-  ) {
-    assert.equal(formatForTerminal(line, plain), line);
+    ],
+    [{ type: "joined", name: "bob" }, "*** bob joined"],
+    [
+      { type: "error", code: "wrong-password", text: "wrong password." },
+      "*** error: wrong password.",
+    ],
+  ];
+  for (const [body, line] of cases) {
+    assert.equal(formatEvent(event(body), PLAIN), line);
   }
-  assert.equal(
-    formatForTerminal("bob: \x1b[31mhi\x1b]0;t\x07\u202e!", plain),
-    "bob: hi!",
-  );
 });
 
-Deno.test("formatForTerminal with colour wraps errors in red", () => {
-  assert.equal(
-    formatForTerminal("*** error: nope", { ownName: "alice", color: true }),
-    `${RED}*** error: nope${RESET}`,
+Deno.test("formatEvent strips terminal escapes and bidi controls sent by others", () => {
+  const sneaky = event({
+    type: "message",
+    from: "bob",
+    text: "\x1b[31mhi\x1b]0;t\x07\u202e!",
+  });
+  assert.equal(formatEvent(sneaky, PLAIN), "bob: hi!");
+  const out = formatEvent(
+    event({ type: "message", from: "bob", text: "\x1b[2Jhi\x1b]0;x\x07" }),
+    COLOR,
   );
+  assert.equal(out, `${nameColor("bob")}bob${RESET}: hi`);
 });
 
-Deno.test("formatForTerminal with colour shows notices dim", () => {
+Deno.test("formatEvent with colour shows errors red, notices dim and private messages magenta", () => {
+  const error = event({
+    type: "error",
+    code: "banned",
+    text: "you are banned from this room.",
+  });
   assert.equal(
-    formatForTerminal("*** bob joined", { ownName: "alice", color: true }),
+    formatEvent(error, COLOR),
+    `${RED}*** error: you are banned from this room.${RESET}`,
+  );
+  assert.equal(
+    formatEvent(event({ type: "joined", name: "bob" }), COLOR),
     `${DIM}*** bob joined${RESET}`,
   );
+  assert.equal(
+    formatEvent(
+      event({ type: "private", from: "bob", to: "alice", text: "psst" }),
+      COLOR,
+    ),
+    `${MAGENTA}[private] bob -> alice: ${RESET}psst`,
+  );
 });
 
-Deno.test("formatForTerminal with colour colours the name and keeps the text", () => {
-  const out = formatForTerminal("bob: hi there", {
-    ownName: "alice",
-    color: true,
-  });
-  assert.equal(out, `${nameColor("bob")}bob${RESET}: hi there`);
-  const action = formatForTerminal("* bob waves", {
-    ownName: "alice",
-    color: true,
-  });
-  assert.equal(action, `* ${nameColor("bob")}bob${RESET} waves`);
+Deno.test("formatEvent with colour colours the name and keeps the text", () => {
+  assert.equal(
+    formatEvent(
+      event({ type: "message", from: "bob", text: "hi there" }),
+      COLOR,
+    ),
+    `${nameColor("bob")}bob${RESET}: hi there`,
+  );
+  assert.equal(
+    formatEvent(event({ type: "action", from: "bob", text: "waves" }), COLOR),
+    `* ${nameColor("bob")}bob${RESET} waves`,
+  );
 });
 
-Deno.test("formatForTerminal with colour shows your own name in bold", () => {
-  const out = formatForTerminal("Alice: hi", { ownName: "alice", color: true });
-  assert.equal(out, `\x1b[1m${nameColor("Alice")}Alice${RESET}: hi`);
-});
-
-Deno.test("formatForTerminal with colour still strips escapes sent by others", () => {
-  const out = formatForTerminal("bob: \x1b[2Jhi\x1b]0;x\x07", {
-    ownName: "alice",
-    color: true,
-  });
-  assert.equal(out, `${nameColor("bob")}bob${RESET}: hi`);
+Deno.test("formatEvent with colour shows your own name in bold", () => {
+  assert.equal(
+    formatEvent(event({ type: "message", from: "Alice", text: "hi" }), COLOR),
+    `\x1b[1m${nameColor("Alice")}Alice${RESET}: hi`,
+  );
 });
 
 Deno.test("nameColor is stable and ignores case", () => {
@@ -605,4 +645,283 @@ Deno.test("connect --tls, --ca and --fingerprint choose how the server is checke
     ["connect", "h", "--fingerprint", hex, "--ca", "ca.pem"],
     /^Give either --fingerprint or --ca, not both/,
   );
+});
+
+// --- languages ----------------------------------------------------------------
+
+const FRENCH = { LANG: "fr_FR.UTF-8" };
+
+Deno.test("English usage errors are today's sentences, byte for byte", () => {
+  const cases: [string[], string][] = [
+    [
+      ["frobnicate"],
+      'Unknown command "frobnicate". Use "chat serve" or "chat connect <host>".',
+    ],
+    [["--bogus"], 'Unknown option "--bogus". Run "chat --help" for usage.'],
+    [
+      ["serve", "--bogus"],
+      'Unknown option "--bogus" for "chat serve". Run "chat serve --help".',
+    ],
+    [["serve", "--password=x"], 'Option "--password" does not take a value.'],
+    [["serve", "--port"], 'Option "--port" needs a value, e.g. --port 5000.'],
+    [
+      ["serve", "--name", "-x"],
+      'Option "--name" got a value starting with "-": write it as --name=VALUE.',
+    ],
+    [
+      ["serve", "--port", "99999"],
+      'Bad port "99999": use a number from 0 to 65535.',
+    ],
+    [
+      ["serve", "--flood-burst=0"],
+      'Bad value "0" for --flood-burst: use a whole number of 1 or more.',
+    ],
+    [
+      ["serve", "--name", "a b"],
+      'Cannot use "a b" as a name: names may contain only letters (a-z, A-Z), digits, _ and -.',
+    ],
+    [
+      ["serve", "--name", "x".repeat(25)],
+      `Cannot use "${
+        "x".repeat(25)
+      }" as a name: names are at most 24 characters long.`,
+    ],
+    [
+      ["serve", "extra"],
+      '"chat serve" takes no arguments, got "extra". Run "chat serve --help".',
+    ],
+    [
+      ["serve", "--tls-key", "k.pem"],
+      "--tls-cert and --tls-key go together: give the certificate and its key.",
+    ],
+    [
+      ["connect"],
+      'Missing the server\'s address, e.g. "chat connect 192.168.1.23".',
+    ],
+    [["connect", "a", "b"], '"chat connect" takes one address, got 2: a b.'],
+    [
+      ["connect", "h:5001", "--port=5001"],
+      'The port is given twice ("h:5001" and --port). Give it once.',
+    ],
+    [
+      ["connect", "a b"],
+      'Bad address "a b": use a host name or IP address, e.g. 192.168.1.23.',
+    ],
+    [
+      ["connect", "h", "--fingerprint", "12"],
+      'Bad fingerprint "12": copy the 64 hexadecimal digits that "chat serve --tls" printed (colons optional).',
+    ],
+    [
+      ["connect", "h", "--fingerprint", "ab".repeat(32), "--ca", "c.pem"],
+      "Give either --fingerprint or --ca, not both: the fingerprint already names the one certificate to accept.",
+    ],
+  ];
+  for (const [args, message] of cases) {
+    assert.throws(
+      () => parseCommandLine(args, { LANG: "C.UTF-8" }),
+      (error: Error) =>
+        error instanceof UsageError && error.message === message,
+      `${JSON.stringify(args)} should say: ${message}`,
+    );
+  }
+});
+
+Deno.test("the language comes from --lang, else LC_ALL, LC_MESSAGES or LANG, else English", () => {
+  const lang = (args: string[], env: CommandLineEnv) => {
+    const invocation = parseCommandLine(args, env);
+    assert.ok(
+      invocation.command === "serve" || invocation.command === "connect",
+    );
+    return invocation.lang;
+  };
+  assert.equal(lang(["serve"], NO_ENV), "en");
+  assert.equal(lang(["serve"], FRENCH), "fr");
+  assert.equal(
+    lang(["serve"], { LC_MESSAGES: "fr_CA.UTF-8", LANG: "en_US" }),
+    "fr",
+  );
+  assert.equal(lang(["serve"], { LC_ALL: "C", LANG: "fr_FR.UTF-8" }), "en");
+  assert.equal(lang(["serve", "--lang", "en"], FRENCH), "en");
+  assert.equal(lang(["serve", "--lang=fr"], { LANG: "en_GB.UTF-8" }), "fr");
+  assert.equal(lang(["connect", "h", "--lang", "fr"], NO_ENV), "fr");
+  assert.equal(lang(["connect", "--lang=en", "h"], { LC_ALL: "fr_FR" }), "en");
+  // The last --lang wins, as for any option.
+  assert.equal(lang(["serve", "--lang", "en", "--lang", "fr"], NO_ENV), "fr");
+  assert.equal(commandLineLang(["serve", "--lang", "de"], FRENCH), "fr");
+  assert.equal(commandLineLang(["serve", "--lang"], NO_ENV), "en");
+});
+
+Deno.test("a bad --lang is a one-line usage error, in the locale's language", () => {
+  assertUsageError(
+    ["serve", "--lang", "de"],
+    /^Unknown language "de" for --lang: use fr or en\.$/,
+  );
+  assertUsageError(
+    ["connect", "h", "--lang=klingon"],
+    /^Langue inconnue « klingon » pour --lang : utilisez fr ou en\.$/,
+    FRENCH,
+  );
+  assertUsageError(["serve", "--lang="], /^Unknown language ""/);
+  assertUsageError(
+    ["serve", "--lang"],
+    /^Option "--lang" needs a value, e.g\. --lang fr\.$/,
+  );
+  assertUsageError(
+    ["serve", "--lang", "--port", "1"],
+    /^L'option « --lang » demande une valeur, par exemple --lang fr\.$/,
+    FRENCH,
+  );
+});
+
+Deno.test("usage errors are in French with a French locale or --lang fr", () => {
+  const cases: [string[], RegExp][] = [
+    [
+      ["frobnicate"],
+      /^Commande inconnue « frobnicate »\. Utilisez « chat serve » ou « chat connect <hôte> »\.$/,
+    ],
+    [
+      ["serve", "--bogus"],
+      /^Option inconnue « --bogus » pour « chat serve »\. Lancez « chat serve --help »\.$/,
+    ],
+    [
+      ["serve", "--port", "99999"],
+      /^Port invalide « 99999 » : utilisez un nombre de 0 à 65535\.$/,
+    ],
+    [
+      ["serve", "--port"],
+      /^L'option « --port » demande une valeur, par exemple --port 5000\.$/,
+    ],
+    [
+      ["serve", "--max-clients=0"],
+      /^Valeur invalide « 0 » pour --max-clients : utilisez un nombre entier d'au moins 1\.$/,
+    ],
+    [
+      ["serve", "--name", "a b"],
+      /^Impossible de prendre « a b » comme nom : un nom ne peut contenir que des lettres/,
+    ],
+    [["connect"], /^Il manque l'adresse du serveur/],
+    [
+      ["connect", "h:0"],
+      /^Port invalide « 0 » : utilisez un nombre de 1 à 65535\.$/,
+    ],
+    [["connect", "h", "--fingerprint", "12"], /^Empreinte invalide « 12 »/],
+  ];
+  for (const [args, pattern] of cases) {
+    assertUsageError(args, pattern, FRENCH);
+    // --lang may come first, or after the command.
+    const english = { LANG: "en_US.UTF-8" };
+    assertUsageError(["--lang", "fr", ...args], pattern, english);
+    const [command, ...rest] = args;
+    assertUsageError([command, "--lang=fr", ...rest], pattern, english);
+  }
+  // --lang en wins over a French locale.
+  assertUsageError(
+    ["serve", "--bogus", "--lang", "en"],
+    /^Unknown option "--bogus"/,
+    FRENCH,
+  );
+});
+
+Deno.test("--help is in French with a French locale or --lang fr, and documents --lang", () => {
+  assert.deepEqual(parseCommandLine(["--help"], FRENCH), {
+    command: "help",
+    text: mainHelp("fr"),
+  });
+  assert.deepEqual(parseCommandLine(["--lang", "fr"], NO_ENV), {
+    command: "help",
+    text: mainHelp("fr"),
+  });
+  assert.deepEqual(parseCommandLine(["serve", "-h", "--lang=fr"], NO_ENV), {
+    command: "help",
+    text: serveHelp("fr"),
+  });
+  assert.deepEqual(parseCommandLine(["connect", "--help"], FRENCH), {
+    command: "help",
+    text: connectHelp("fr"),
+  });
+  assert.deepEqual(parseCommandLine(["--lang=fr", "version"], NO_ENV), {
+    command: "version",
+  });
+  assert.match(mainHelp("fr"), /^chat : un salon de discussion/);
+  assert.match(serveHelp("fr"), /^Utilisation : chat serve \[options\]/);
+  assert.match(serveHelp("fr"), /--max-clients N .*\n.*\(par défaut 256\)/);
+  assert.match(
+    connectHelp("fr"),
+    /^Utilisation : chat connect <hôte>\[:port\]/,
+  );
+  for (const help of [serveHelp, connectHelp]) {
+    for (const lang of ["en", "fr"] as const) {
+      assert.match(help(lang), /\n {2}--lang fr\|en {8}\S/);
+      assert.doesNotMatch(help(lang), /\{\w+\}/, "a placeholder left unfilled");
+    }
+  }
+  // The option names are the same in both languages.
+  const options = (text: string) =>
+    [...text.matchAll(/--[a-z-]+/g)].map((m) => m[0]);
+  assert.deepEqual(options(serveHelp("fr")), options(serveHelp("en")));
+  assert.deepEqual(options(connectHelp("fr")), options(connectHelp("en")));
+});
+
+// --- what chat serve prints, in each language ------------------------------------
+
+/** The locale of a French user; LC_ALL and LC_MESSAGES empty so LANG decides. */
+const FRENCH_LOCALE = { LANG: "fr_FR.UTF-8", LC_ALL: "", LC_MESSAGES: "" };
+
+Deno.test("chat serve with LANG=fr prints its console lines in French, and nc users are welcomed in French", async () => {
+  await using server = await ChatProcess.serve([], { env: FRENCH_LOCALE });
+  const out = server.stdout;
+  assert.equal(out.lines[0], `Écoute sur 127.0.0.1:${server.port}`);
+  await out.waitFor("Vos camarades peuvent se connecter avec :");
+  await out.waitFor(`  chat connect 127.0.0.1:${server.port}`);
+  await out.waitFor(`  (ou sans chat : nc 127.0.0.1 ${server.port})`);
+  await out.waitFor(
+    "Tapez ici pour discuter en tant qu'hôte ; /help liste les commandes, /stop arrête le salon.",
+  );
+  await using bob = await TcpClient.connect(server.port);
+  await bob.received.waitFor(/^\*\*\* Bonjour ! /);
+  await bob.send("/nick bob");
+  await bob.received.waitFor((line) => line.startsWith("*** Bienvenue, bob !"));
+  // The host's console speaks French too.
+  await out.waitFor("*** bob a rejoint le salon");
+  server.kill("SIGTERM");
+  assert.equal((await server.exit()).code, 0, server.stderr.text);
+  assert.equal(out.lines.at(-1), "Serveur arrêté.");
+  assert.ok(!out.text.includes("Listening"), out.text);
+});
+
+Deno.test("chat serve --lang en speaks English whatever LANG says", async () => {
+  await using server = await ChatProcess.serve(["--lang", "en"], {
+    env: FRENCH_LOCALE,
+  });
+  assert.equal(
+    server.stdout.lines[0],
+    `Listening on 127.0.0.1:${server.port}`,
+  );
+  await server.stdout.waitFor("Classmates can join with:");
+  // join() waits for "*** Welcome, bob!": the room speaks English too.
+  await using bob = await TcpClient.join(server.port, "bob");
+  assert.match(bob.received.lines[0], /^\*\*\* Hello! /);
+  await server.stdout.waitFor("*** bob joined");
+});
+
+Deno.test("chat with LANG=fr prints usage errors in French on one line, with status 2", async () => {
+  for (
+    const [args, message] of [
+      [
+        ["serve", "--port", "abc"],
+        "chat: Port invalide « abc » : utilisez un nombre de 0 à 65535.",
+      ],
+      [
+        ["connect", "--lang", "de", "h"],
+        "chat: Langue inconnue « de » pour --lang : utilisez fr ou en.",
+      ],
+    ]
+  ) {
+    await using chat = new ChatProcess(args as string[], {
+      env: FRENCH_LOCALE,
+    });
+    assert.equal((await chat.exit()).code, 2);
+    assert.deepEqual(chat.stderr.lines, [message]);
+    assert.deepEqual(chat.stdout.lines, []);
+  }
 });

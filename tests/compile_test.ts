@@ -40,6 +40,16 @@ Deno.test({
       assert.equal((await version.exit()).code, 0);
       assert.match(version.stdout.lines[0], /^chat \d+\.\d+\.\d+$/);
 
+      // The binary may read the locale: a French user gets French errors.
+      await using french = new ChatProcess(["serve", "--port", "abc"], {
+        program: binary,
+        env: { LANG: "fr_FR.UTF-8", LC_ALL: "", LC_MESSAGES: "" },
+      });
+      assert.equal((await french.exit()).code, 2);
+      assert.deepEqual(french.stderr.lines, [
+        "chat: Port invalide « abc » : utilisez un nombre de 0 à 65535.",
+      ]);
+
       await using server = await ChatProcess.serve([], { program: binary });
       await using watcher = await TcpClient.join(server.port, "watcher");
       await using client = new ChatProcess(

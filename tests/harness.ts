@@ -23,6 +23,42 @@ export const LIFTED_LIMITS = ["--max-per-ip", "0", "--flood-rate", "0"];
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 /**
+ * Locale variables that make a subprocess English whatever the machine's
+ * locale (an empty variable counts as unset). A test passes its own, e.g.
+ * `{ LANG: "fr_FR.UTF-8" }`, in `env`, which overrides these.
+ */
+export const ENGLISH_LOCALE: Record<string, string> = {
+  LC_ALL: "",
+  LC_MESSAGES: "",
+  LANG: "C.UTF-8",
+};
+
+/**
+ * The `/who` line, with the `; N watching` suffix the server adds when
+ * someone watches without having joined (`golden_lines.ts` has the line
+ * without it).
+ */
+export function whoLine(online: readonly string[], watching = 0): string {
+  return `*** Online (${online.length}): ${online.join(", ")}${
+    watching > 0 ? `; ${watching} watching` : ""
+  }`;
+}
+
+/**
+ * The full path of a program found on `PATH`, or undefined: tests that need
+ * it are skipped (decided when the test file loads, before anything runs).
+ */
+export function findProgram(name: string): string | undefined {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    if (!dir) continue;
+    try {
+      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
+    } catch { /* not here */ }
+  }
+  return undefined;
+}
+
+/**
  * The command line that runs `chat ARGS` from source with the compiled
  * binary's permissions: program first, then its arguments.
  */
@@ -174,7 +210,8 @@ export class ChatProcess {
       stdin: options.stdin ? "piped" : "null",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1", ...options.env },
+      // English unless a test asks otherwise, whatever this machine's locale.
+      env: { NO_COLOR: "1", ...ENGLISH_LOCALE, ...options.env },
     }).spawn();
     this.stdout = new LineCollector(this.child.stdout);
     this.stderr = new LineCollector(this.child.stderr);
@@ -256,6 +293,12 @@ export class ChatProcess {
 export class TcpClient {
   readonly conn: Deno.TcpConn;
   readonly received: LineCollector;
+  /**
+   * Index in `received.lines` of this client's welcome line, once
+   * {@linkcode TcpClient.join} has joined; -1 before. Lines after it were
+   * said after it joined (a watcher also receives lines before it).
+   */
+  welcomeIndex = -1;
   readonly #reads: boolean;
 
   private constructor(conn: Deno.TcpConn, read: boolean) {
@@ -281,20 +324,42 @@ export class TcpClient {
 
   /**
    * Connects and joins: as `name` with `/nick`, or as a guest with `/join`;
-   * returns once the welcome line arrived.
+   * returns once the welcome line arrived. With `password`, gives it with
+   * `/pass` first. Until then the connection watches, so room lines may
+   * arrive between the greeting and the welcome: each wait searches on from
+   * the line the previous one found.
    */
   static async join(
     port: number,
     name?: string,
+    options: { password?: string } = {},
   ): Promise<TcpClient> {
     const client = await TcpClient.connect(port);
-    await client.received.waitFor(() => true);
-    await client.send(name ? `/nick ${name}` : "/join");
-    const welcome = `*** Welcome, ${name ? `${name}!` : ""}`;
-    await client.received.waitFor((line) => line.startsWith(welcome), {
-      from: 1,
-    });
-    return client;
+    try {
+      // The greeting (or the password request) is the first line.
+      await client.received.waitFor(() => true);
+      let from = 1;
+      if (options.password !== undefined) {
+        await client.send(`/pass ${options.password}`);
+        await client.received.waitFor(
+          (line) => line.startsWith("*** Password accepted."),
+          { from },
+        );
+        from = client.received.lines.length;
+      }
+      await client.send(name ? `/nick ${name}` : "/join");
+      const welcome = `*** Welcome, ${name ? `${name}!` : ""}`;
+      await client.received.waitFor((line) => line.startsWith(welcome), {
+        from,
+      });
+      client.welcomeIndex = client.received.lines.findIndex((line, index) =>
+        index >= from && line.startsWith(welcome)
+      );
+      return client;
+    } catch (error) {
+      await client[Symbol.asyncDispose]();
+      throw error;
+    }
   }
 
   /** Sends text followed by `\n`. */

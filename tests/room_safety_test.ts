@@ -16,8 +16,9 @@ import {
   Room,
   type RoomOptions,
 } from "../lib/room.ts";
-import { lines, nameProblem, NOTICE_PREFIX } from "../lib/protocol.ts";
+import { nameProblem } from "../lib/protocol.ts";
 import { type Client, client, type FakePeer, fakePeer } from "./fake_peer.ts";
+import { lines, NOTICE_PREFIX, roomLines } from "./golden_lines.ts";
 
 // --- helpers ----------------------------------------------------------------
 
@@ -49,7 +50,10 @@ const say = (room: Room, who: Client, text: string) =>
 
 /** Discards what every client has received so far. */
 function drain(...clients: Client[]): void {
-  for (const who of clients) who.take();
+  for (const who of clients) {
+    who.take();
+    who.takeEvents();
+  }
 }
 
 /** A clock that only moves when told to. */
@@ -99,26 +103,22 @@ async function closedWithin(peer: FakePeer, ms = 2000): Promise<void> {
   }
 }
 
-const MUTED_ERROR = lines.error(
-  "you are muted by the host: nothing you send is delivered.",
-);
+const MUTED_ERROR = roomLines.muted();
 
 function floodWarning(limits: FloodLimits): string {
-  return lines.error(
-    `slow down: at most ${limits.burst} lines at once, then ${limits.perSecond} per second. Lines sent faster are not delivered.`,
-  );
+  return roomLines.flooding(limits.burst, limits.perSecond);
 }
 
-const unknownCommand = (name: string) =>
-  lines.error(`unknown command "/${name}". Type /help for the list.`);
+const unknownCommand = roomLines.unknownCommand;
 
 // --- the door -------------------------------------------------------------------
 
-Deno.test("arrive greets a newcomer to an open room with the greeting only, outside the room", () => {
+Deno.test("arrive greets a newcomer to an open room with the greeting only; it watches, outside the room", () => {
   const { room, host, alice } = classroom();
   const door = arrive(room, "10.0.0.9");
   assert.deepEqual(door.take(), [lines.greeting()]);
   assert.equal(door.member.waiting, true);
+  assert.equal(door.member.watching, true);
   assert.equal(door.member.present, false);
   assert.equal(door.member.address, "10.0.0.9");
   assert.deepEqual(room.names, ["prof", "alice", "bob"]);
@@ -132,39 +132,133 @@ Deno.test("arrive asks for the password when the room has one", () => {
   const door = arrive(room, "10.0.0.9");
   assert.deepEqual(door.take(), [lines.passwordNeeded()]);
   assert.equal(door.member.waiting, true);
+  assert.equal(door.member.watching, false);
+  assert.equal(room.watcherCount, 0);
   assert.deepEqual(room.names, []);
 });
 
-Deno.test("a waiting connection sees nothing of the room and is not in /who", () => {
-  const { room, host, alice, bob } = classroom();
-  const door = arrive(room, "10.0.0.9");
-  door.take();
-  // Everything that can happen in a room while it waits.
+/**
+ * Everything that can happen in a room while a connection has not joined.
+ * `carol` arrives, joins and quits; `bob` is kicked; `alice` renamed
+ * `alicia` is removed at the end.
+ */
+function everythingHappens(
+  room: Room,
+  { host, alice, bob }: { host: Client; alice: Client; bob: Client },
+  enterCarol: () => Client,
+): void {
   say(room, alice, "hello everyone");
   say(room, bob, "/me waves");
   say(room, alice, "/nick alicia");
   say(room, alice, "/msg bob psst");
   say(room, alice, "/msg guest1 are you there?");
+  say(room, alice, "/who");
+  say(room, alice, "/help");
   say(room, host, "/topic exam on friday");
   say(room, host, "/mute bob");
   say(room, host, "/unmute bob");
-  const carol = enter(room, "carol", "10.0.0.3");
+  const carol = enterCarol();
   say(room, carol, "/quit");
   say(room, host, "/kick bob");
-  room.broadcast(lines.notice("a broadcast"));
-  room.remove(alice.member, "testing");
-  assert.deepEqual(door.take(), [], "the waiting connection saw something");
+  room.broadcast({ type: "shutdown" });
+  room.remove(alice.member, "timed-out");
+}
 
-  host.take();
+/** What everyone in the room read of {@linkcode everythingHappens}. */
+const EVERYTHING_SAID = [
+  "alice: hello everyone",
+  "* bob waves",
+  lines.renamed("alice", "alicia"),
+  lines.topicSet("prof", "exam on friday"),
+  roomLines.mutedNotice("bob"),
+  roomLines.unmutedNotice("bob"),
+  lines.joined("carol"),
+  lines.left("carol"),
+  lines.left("bob", "kicked by the host"),
+  lines.shutdown(),
+  lines.left("alicia", "timed out"),
+];
+
+Deno.test("before the right /pass a connection sees nothing of the room and is not in /who; then it watches", () => {
+  const password = "sesame";
+  const clock = fakeClock();
+  const room = new Room({ password, flood: NO_FLOOD, now: clock.now });
+  const host = join(room, { name: "prof", isHost: true });
+  const knock = (name: string, address: string) => {
+    const who = arrive(room, address);
+    say(room, who, `/pass ${password}`);
+    say(room, who, `/nick ${name}`);
+    assert.equal(who.member.present, true, name);
+    return who;
+  };
+  const alice = knock("alice", "10.0.0.1");
+  const bob = knock("bob", "10.0.0.2");
+  drain(host, alice, bob);
+
+  const door = arrive(room, "10.0.0.9");
+  assert.deepEqual(door.take(), [lines.passwordNeeded()]);
+  assert.equal(door.member.watching, false);
+  everythingHappens(
+    room,
+    { host, alice, bob },
+    () => knock("carol", "10.0.0.3"),
+  );
+  assert.deepEqual(door.take(), [], "the connection saw something");
+  assert.deepEqual(door.peer.events.length, 1);
+  assert.deepEqual(host.take(), EVERYTHING_SAID);
   say(room, host, "/who");
   assert.deepEqual(host.take(), [lines.who(["prof"])]);
+  assert.equal(room.watcherCount, 0);
   assert.equal(room.find(""), undefined);
+
+  // The right password: from now on it watches.
+  say(room, door, `/pass ${password}`);
+  assert.deepEqual(door.take(), [lines.passwordAccepted()]);
+  assert.equal(door.member.watching, true);
+  say(room, host, "now you can read this");
+  assert.deepEqual(door.take(), ["prof: now you can read this"]);
+  say(room, host, "/who");
+  assert.deepEqual(host.take().slice(-1), [
+    "*** Online (1): prof; 1 watching",
+  ]);
 
   // When it joins it gets its welcome, not the history.
   say(room, door, "/nick dave");
   assert.deepEqual(door.take(), [
     lines.welcome("dave", ["prof", "dave"], "exam on friday"),
   ]);
+  assert.deepEqual(host.take(), [lines.joined("dave")]);
+});
+
+Deno.test("in a room without a password a connection sees everything said to all from arrival, unnamed, counted as watching", () => {
+  const { room, host, alice, bob } = classroom();
+  const door = arrive(room, "10.0.0.9");
+  assert.deepEqual(door.take(), [lines.greeting()]);
+  everythingHappens(
+    room,
+    { host, alice, bob },
+    () => enter(room, "carol", "10.0.0.3"),
+  );
+  // Exactly what the room said to everyone: no private messages, no one
+  // else's /who or /help, nothing about itself.
+  assert.deepEqual(door.take(), EVERYTHING_SAID);
+  assert.deepEqual(host.take(), EVERYTHING_SAID);
+
+  say(room, host, "/who");
+  assert.deepEqual(host.take(), [
+    lines.who(["prof"]) + "; 1 watching",
+  ]);
+  assert.equal(room.find(""), undefined);
+  assert.equal(door.member.name, "");
+
+  // When it joins it gets its welcome, not the history again.
+  say(room, door, "/nick dave");
+  assert.deepEqual(door.take(), [
+    lines.welcome("dave", ["prof", "dave"], "exam on friday"),
+  ]);
+  assert.deepEqual(host.take(), [lines.joined("dave")]);
+  say(room, host, "/who");
+  assert.deepEqual(host.take(), [lines.who(["prof", "dave (10.0.0.9)"])]);
 });
 
 Deno.test("/nick NAME at the door joins under NAME: joined to the others, welcome to it", () => {
@@ -207,8 +301,10 @@ Deno.test("a refused /nick at the door (missing, invalid, taken, reserved) keeps
     assert.equal(door.member.waiting, true, line);
     assert.equal(door.member.present, false, line);
   }
-  // A reserved name (the host's earlier name) is refused too.
+  // A reserved name (the host's earlier name) is refused too. The door
+  // watches, so it sees the rename.
   say(room, host, "/nick teacher");
+  assert.deepEqual(door.take(), [lines.renamed("prof", "teacher")]);
   drain(host, alice);
   say(room, door, "/nick PROF");
   const [reserved, ...rest] = door.take();
@@ -388,6 +484,42 @@ Deno.test("a wrong /pass is out at once; the refusal and close() come only after
   assert.deepEqual(room.names, ["prof"]);
 });
 
+Deno.test("a connection that gives a wrong /pass never sees anything said, before, during or after the delay", async () => {
+  const room = new Room({
+    password: "sesame",
+    flood: NO_FLOOD,
+    wrongPasswordDelayMs: 20,
+  });
+  const host = join(room, { name: "prof", isHost: true });
+  const guesser = arrive(room, "10.0.0.9");
+  const rightful = arrive(room, "10.0.0.10");
+  say(room, host, "before the guess");
+  say(room, guesser, "/pass open");
+  say(room, rightful, "/pass sesame");
+  say(room, host, "during the delay");
+  say(room, host, "/topic secrets");
+  say(room, rightful, "/nick alice");
+  await closedWithin(guesser.peer);
+  say(room, host, "after the refusal");
+  assert.deepEqual(guesser.peer.seen, [
+    lines.passwordNeeded(),
+    roomLines.wrongPassword(),
+  ]);
+  assert.deepEqual(
+    guesser.peer.events.map((event) => event.type),
+    ["notice", "error"],
+  );
+  assert.equal(guesser.member.watching, false);
+  assert.equal(room.watcherCount, 0);
+  // The one who gave the right password saw what was said once it had.
+  assert.deepEqual(rightful.peer.seen.slice(0, 4), [
+    lines.passwordNeeded(),
+    lines.passwordAccepted(),
+    "prof: during the delay",
+    lines.topicSet("prof", "secrets"),
+  ]);
+});
+
 Deno.test("a wrong /pass with wrongPasswordDelayMs 0 is refused once and closed once", async () => {
   const room = new Room({
     password: "sesame",
@@ -407,9 +539,7 @@ Deno.test("/pass in a room without a password says so and keeps waiting", () => 
   const door = arrive(room, "10.0.0.9");
   door.take();
   say(room, door, "/pass anything");
-  assert.deepEqual(door.take(), [
-    lines.notice("This room has no password."),
-  ]);
+  assert.deepEqual(door.take(), [roomLines.noPassword()]);
   assert.equal(door.member.waiting, true);
   assert.deepEqual(alice.take(), []);
 });
@@ -881,7 +1011,12 @@ Deno.test("/ban removes every connection from the address, present or waiting, a
     lines.left("alice", "banned by the host"),
     banned,
   ]);
-  assert.deepEqual(atDoor.take(), [banned]);
+  // Watching from the banned address until it is removed in its turn.
+  assert.deepEqual(atDoor.take(), [
+    lines.left("alice", "banned by the host"),
+    lines.left("twin", "banned by the host"),
+    banned,
+  ]);
   for (const gone of [alice, twin, atDoor]) {
     assert.equal(gone.peer.closes, 1);
     assert.equal(gone.member.present, false);
@@ -901,7 +1036,12 @@ Deno.test("/ban removes every connection from the address, present or waiting, a
   assert.equal(room.isBanned("10.0.0.10"), false);
   assert.deepEqual(room.names, ["prof", "bob"]);
   assert.equal(otherDoor.member.waiting, true);
-  assert.deepEqual(otherDoor.take(), []);
+  assert.equal(otherDoor.member.watching, true);
+  assert.deepEqual(otherDoor.take(), [
+    lines.left("alice", "banned by the host"),
+    lines.left("twin", "banned by the host"),
+  ]);
+  assert.equal(room.watcherCount, 1);
 
   // Lines from the banned connections are ignored.
   say(room, atDoor, "/nick sneaky");
@@ -1214,7 +1354,7 @@ Deno.test("/who shows addresses to the host only", () => {
 
 Deno.test("remove() sends the reason, announces the departure with it and closes once; again does nothing", () => {
   const { room, host, alice, bob } = classroom();
-  room.remove(alice.member, "timed out");
+  room.remove(alice.member, "timed-out");
   assert.deepEqual(alice.take(), [lines.removed("timed out")]);
   assert.equal(
     lines.removed("timed out"),
@@ -1224,24 +1364,49 @@ Deno.test("remove() sends the reason, announces the departure with it and closes
   assert.deepEqual(host.take(), ["*** alice left (timed out)"]);
   assert.equal(alice.peer.closes, 1);
   assert.equal(alice.member.present, false);
-  room.remove(alice.member, "timed out");
-  room.leave(alice.member, "again");
+  room.remove(alice.member, "timed-out");
+  room.leave(alice.member, "kicked");
   assert.deepEqual(alice.take(), []);
   assert.deepEqual(bob.take(), []);
   assert.equal(alice.peer.closes, 1);
 });
 
-Deno.test("remove() of a waiting connection tells it why and closes it, without a notice to the room", () => {
+Deno.test("remove() gives the typed reason to the one removed and to the room", () => {
+  const { room, host, alice } = classroom();
+  room.remove(alice.member, "too-slow");
+  const [disconnected] = alice.takeEvents();
+  assert.equal(disconnected.type, "disconnected");
+  assert.equal(
+    disconnected.type === "disconnected" && disconnected.reason,
+    "too-slow",
+  );
+  assert.deepEqual(alice.take(), [lines.removed("too slow to keep up")]);
+  const [left] = host.takeEvents();
+  assert.deepEqual({ ...left, seq: 0, time: 0 }, {
+    type: "left",
+    name: "alice",
+    reason: "too-slow",
+    seq: 0,
+    time: 0,
+  });
+  assert.deepEqual(host.take(), [lines.left("alice", "too slow")]);
+});
+
+Deno.test("remove() of a watching connection tells it why and closes it, without a notice to the room", () => {
   const { room, host, bob } = classroom();
   const door = arrive(room, "10.0.0.9");
   door.take();
-  room.remove(door.member, "timed out");
+  room.remove(door.member, "timed-out");
   assert.deepEqual(door.take(), [lines.removed("timed out")]);
   assert.equal(door.peer.closes, 1);
   assert.equal(door.member.waiting, false);
+  assert.equal(door.member.watching, false);
+  assert.equal(room.watcherCount, 0);
   assert.deepEqual(bob.take(), []);
   assert.deepEqual(host.take(), []);
   say(room, door, "/nick late");
+  say(room, bob, "after");
+  assert.deepEqual(door.take(), []);
   assert.deepEqual(room.names, ["prof", "alice", "bob"]);
 });
 

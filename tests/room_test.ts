@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Room } from "../lib/room.ts";
 import { type Client, client, fakePeer } from "./fake_peer.ts";
+import { HELP_GUEST, HELP_HOST } from "./golden_lines.ts";
 
 type Joined = Client;
 
@@ -16,7 +17,7 @@ function join(
 function roomWith(count: number, options?: { onStop?: () => void }) {
   const room = new Room(options);
   const guests = Array.from({ length: count }, () => join(room));
-  for (const guest of guests) guest.take();
+  drain(...guests);
   return { room, guests };
 }
 
@@ -380,8 +381,8 @@ for (const command of ["/quit", "stop"]) {
 
 Deno.test("leave() twice announces the departure once", () => {
   const { room, guests: [a, b] } = roomWith(2);
-  room.leave(a.member, "connection lost");
-  room.leave(a.member, "connection lost");
+  room.leave(a.member, "connection-lost");
+  room.leave(a.member, "connection-lost");
   assert.deepEqual(b.take(), ["*** guest1 left (connection lost)"]);
   assert.deepEqual(a.take(), []);
   assert.equal(room.names.length, 1);
@@ -465,4 +466,457 @@ Deno.test("the host joins under its own name and guests are numbered from 1", ()
   assert.equal(host.member.isHost, true);
   assert.equal(guest.member.name, "guest1");
   assert.equal(guest.member.isHost, false);
+});
+
+Deno.test("/help for a guest and for the host is, line by line, the old English text", () => {
+  const room = new Room();
+  const host = join(room, { name: "prof", isHost: true });
+  const guest = join(room);
+  drain(host, guest);
+  say(room, guest, "/help");
+  assert.deepEqual(guest.take(), HELP_GUEST);
+  say(room, host, "/help");
+  assert.deepEqual(host.take(), HELP_HOST);
+});
+
+Deno.test("/help is one typed event listing each command with its usage and whether it is host-only", () => {
+  const room = new Room();
+  const host = join(room, { name: "prof", isHost: true });
+  const guest = join(room);
+  drain(host, guest);
+  say(room, guest, "/help");
+  const [help, ...rest] = guest.takeEvents();
+  assert.deepEqual(rest, []);
+  assert.equal(help.type, "help");
+  if (help.type !== "help") return;
+  assert.deepEqual(help.commands[0], {
+    name: "nick",
+    usage: "NAME",
+    hostOnly: false,
+  });
+  assert.ok(help.commands.every((command) => !command.hostOnly));
+  say(room, host, "/help");
+  const [hostHelp] = host.takeEvents();
+  if (hostHelp.type !== "help") return assert.fail(hostHelp.type);
+  assert.deepEqual(
+    hostHelp.commands.filter((command) => command.hostOnly).map((c) => c.name),
+    ["kick", "ban", "mute", "unmute", "stop"],
+  );
+});
+
+// --- watchers -------------------------------------------------------------------
+
+/** A network connection arriving in the room, not yet joined. */
+function arrive(room: Room, address?: string): Client {
+  const peer = fakePeer();
+  return client(room.arrive(peer, { address }), peer);
+}
+
+/** Discards what every client has received so far. */
+function drain(...clients: Client[]): void {
+  for (const who of clients) {
+    who.take();
+    who.takeEvents();
+  }
+}
+
+const GREETING =
+  "*** Hello! You are watching the room. Send /nick NAME to join with a name, or type a message to join as a guest.";
+
+Deno.test("a connection arriving in a room without a password is greeted and watches, unannounced", () => {
+  const { room, guests: [a] } = roomWith(1);
+  const watcher = arrive(room, "10.0.0.9");
+  assert.deepEqual(watcher.take(), [GREETING]);
+  assert.equal(watcher.member.watching, true);
+  assert.equal(watcher.member.waiting, true);
+  assert.equal(watcher.member.present, false);
+  assert.equal(watcher.member.name, "");
+  assert.equal(room.watcherCount, 1);
+  assert.deepEqual(room.names, ["guest1"]);
+  assert.deepEqual(a.take(), []);
+});
+
+Deno.test("a watcher receives messages, joins, renames, topics, notices and departures in the same order as a member", () => {
+  const room = new Room();
+  const host = join(room, { name: "prof", isHost: true });
+  const alice = join(room, { name: "alice" });
+  const quiet = join(room, { name: "quiet" });
+  const watcher = arrive(room, "10.0.0.9");
+  drain(host, alice, quiet, watcher);
+
+  say(room, alice, "hello");
+  const bob = arrive(room, "10.0.0.2");
+  say(room, bob, "/nick bob");
+  say(room, bob, "/me waves");
+  say(room, alice, "/nick alicia");
+  say(room, host, "/topic fractions");
+  say(room, host, "/mute bob");
+  say(room, host, "/unmute bob");
+  say(room, alice, "/msg bob psst"); // private: not for the watcher
+  say(room, alice, "/who"); // to alice only
+  say(room, bob, "//slash");
+  say(room, bob, "/quit");
+  say(room, host, "/kick alicia");
+  room.broadcast({ type: "shutdown" });
+
+  const expected = [
+    "alice: hello",
+    "*** bob joined",
+    "* bob waves",
+    "*** alice is now known as alicia",
+    "*** prof set the topic: fractions",
+    "*** bob was muted by the host",
+    "*** bob may speak again",
+    "bob: /slash",
+    "*** bob left",
+    "*** alicia left (kicked by the host)",
+    "*** server is shutting down",
+  ];
+  assert.deepEqual(quiet.take(), expected);
+  assert.deepEqual(watcher.take(), expected);
+  assert.deepEqual(
+    watcher.takeEvents().map((event) => event.seq),
+    quiet.takeEvents().map((event) => event.seq),
+  );
+  assert.equal(watcher.member.watching, true);
+});
+
+Deno.test("/who names members only and counts watchers: '; N watching' only when there are some", () => {
+  const room = new Room();
+  const host = join(room, { name: "prof", isHost: true });
+  const alice = join(room, { name: "alice" });
+  drain(host, alice);
+  say(room, alice, "/who");
+  assert.deepEqual(alice.take(), ["*** Online (2): prof, alice"]);
+
+  const first = arrive(room, "10.0.0.8");
+  say(room, alice, "/who");
+  assert.deepEqual(alice.take(), ["*** Online (2): prof, alice; 1 watching"]);
+  const second = arrive(room, "10.0.0.9");
+  say(room, alice, "/who");
+  assert.deepEqual(alice.take(), ["*** Online (2): prof, alice; 2 watching"]);
+  const [who] = alice.takeEvents().slice(-1);
+  assert.deepEqual(
+    { ...who, seq: 0, time: 0 },
+    {
+      type: "who",
+      online: [{ name: "prof" }, { name: "alice" }],
+      watchers: 2,
+      seq: 0,
+      time: 0,
+    },
+  );
+
+  // A watcher that joins is named and no longer counted as watching.
+  say(room, first, "/nick carol");
+  assert.equal(room.watcherCount, 1);
+  const [welcome] = first.takeEvents().filter((e) => e.type === "welcome");
+  assert.deepEqual(
+    { ...welcome, seq: 0, time: 0 },
+    {
+      type: "welcome",
+      name: "carol",
+      online: ["prof", "alice", "carol"],
+      watchers: 1,
+      seq: 0,
+      time: 0,
+    },
+  );
+  say(room, alice, "/who");
+  assert.deepEqual(alice.take().slice(-1), [
+    "*** Online (3): prof, alice, carol; 1 watching",
+  ]);
+  // A watcher that leaves is no longer counted.
+  room.leave(second.member);
+  assert.equal(room.watcherCount, 0);
+  say(room, alice, "/who");
+  assert.deepEqual(alice.take().slice(-1), [
+    "*** Online (3): prof, alice, carol",
+  ]);
+});
+
+Deno.test("a watcher's first message joins it as guestN, then the message is said", () => {
+  const { room, guests: [a] } = roomWith(1);
+  const watcher = arrive(room, "10.0.0.9");
+  const other = arrive(room, "10.0.0.10");
+  drain(watcher, other);
+  say(room, watcher, "hello there");
+  assert.equal(watcher.member.name, "guest2");
+  assert.equal(watcher.member.present, true);
+  assert.equal(watcher.member.watching, false);
+  assert.equal(room.watcherCount, 1);
+  const said = ["*** guest2 joined", "guest2: hello there"];
+  assert.deepEqual(a.take(), said);
+  assert.deepEqual(other.take(), said);
+  assert.deepEqual(watcher.take(), [
+    "*** Welcome, guest2! Online (2): guest1, guest2. Type /help for commands, /nick NAME to change your name.",
+    "guest2: hello there",
+  ]);
+});
+
+Deno.test("a watcher leaving, quitting or removed is silent to the room and receives nothing more", () => {
+  const { room, guests: [a, b] } = roomWith(2);
+  const left = arrive(room, "10.0.0.7");
+  const quitter = arrive(room, "10.0.0.8");
+  const removed = arrive(room, "10.0.0.9");
+  drain(left, quitter, removed);
+  assert.equal(room.watcherCount, 3);
+
+  room.leave(left.member, "connection-lost");
+  say(room, quitter, "/quit");
+  room.remove(removed.member, "timed-out");
+  assert.deepEqual(a.take(), []);
+  assert.deepEqual(b.take(), []);
+  assert.deepEqual(left.take(), []);
+  assert.deepEqual(quitter.take(), ["*** Bye!"]);
+  assert.deepEqual(removed.take(), ["*** You were disconnected: timed out."]);
+  assert.equal(room.watcherCount, 0);
+  for (const gone of [left, quitter, removed]) {
+    assert.equal(gone.member.watching, false);
+    assert.equal(gone.member.waiting, false);
+  }
+  assert.equal(left.peer.closes, 0); // leave() is the transport's own doing
+  assert.equal(quitter.peer.closes, 1);
+  assert.equal(removed.peer.closes, 1);
+
+  say(room, a, "anyone?");
+  for (const gone of [left, quitter, removed]) {
+    assert.deepEqual(gone.take(), []);
+    say(room, gone, "/nick late");
+  }
+  assert.deepEqual(b.take(), ["guest1: anyone?"]);
+  assert.deepEqual(room.names, ["guest1", "guest2"]);
+});
+
+// --- say(): the structured protocol's message that is never a command -----------
+
+Deno.test("say() sends a text starting with / as a message, literally, and runs no command", () => {
+  const { room, guests: [a, b] } = roomWith(2);
+  room.say(a.member, "/nick bob");
+  room.say(a.member, "//double");
+  room.say(a.member, "/quit");
+  room.say(a.member, "stop");
+  const said = [
+    "guest1: /nick bob",
+    "guest1: //double",
+    "guest1: /quit",
+    "guest1: stop",
+  ];
+  assert.deepEqual(a.take(), said);
+  assert.deepEqual(b.take(), said);
+  assert.equal(a.member.name, "guest1");
+  assert.equal(a.member.present, true);
+  assert.equal(a.peer.closes, 0);
+});
+
+Deno.test("say() from a watcher joins it as a guest first, then says the text", () => {
+  const { room, guests: [a] } = roomWith(1);
+  const watcher = arrive(room, "10.0.0.9");
+  watcher.take();
+  room.say(watcher.member, "/who am I");
+  assert.equal(watcher.member.name, "guest2");
+  assert.equal(watcher.member.present, true);
+  assert.deepEqual(a.take(), ["*** guest2 joined", "guest2: /who am I"]);
+  assert.deepEqual(watcher.take().slice(1), ["guest2: /who am I"]);
+});
+
+Deno.test("say() is sanitised, ignores empty text, and is refused to a muted member", () => {
+  const room = new Room();
+  const host = join(room, { name: "prof", isHost: true });
+  const alice = join(room, { name: "alice" });
+  drain(host, alice);
+  room.say(alice.member, "\x1b[31mred\x1b[0m\u202e text\x07");
+  room.say(alice.member, "   ");
+  room.say(alice.member, "\x1b[2J");
+  assert.deepEqual(host.take(), ["alice: red text"]);
+  say(room, host, "/mute alice");
+  drain(host, alice);
+  room.say(alice.member, "/still talking");
+  assert.deepEqual(alice.take(), [
+    "*** error: you are muted by the host: nothing you send is delivered.",
+  ]);
+  assert.deepEqual(host.take(), []);
+});
+
+Deno.test("say() from someone who has left does nothing", () => {
+  const { room, guests: [a, b] } = roomWith(2);
+  say(room, a, "/quit");
+  drain(a, b);
+  room.say(a.member, "ghost");
+  assert.deepEqual(a.take(), []);
+  assert.deepEqual(b.take(), []);
+});
+
+// --- sequence numbers and time --------------------------------------------------
+
+/** Everything that can happen in a room, with every kind of event. */
+function busyRoom() {
+  const room = new Room({ onStop() {} });
+  const host = join(room, { name: "prof", isHost: true });
+  const alice = join(room, { name: "alice" });
+  const watcher = arrive(room, "10.0.0.9");
+  const bob = arrive(room, "10.0.0.10");
+  // From here on, all four receive what is said to everyone.
+  const start = watcher.peer.events[0].seq;
+  say(room, alice, "hello");
+  say(room, host, "/topic algebra");
+  say(room, bob, "/nick bob");
+  say(room, alice, "/msg bob psst");
+  say(room, alice, "/who");
+  say(room, alice, "/help");
+  say(room, alice, "/dance");
+  say(room, bob, "/me waves");
+  say(room, host, "/mute bob");
+  say(room, bob, "muted words");
+  say(room, host, "/unmute bob");
+  say(room, alice, "/ping");
+  say(room, alice, "/topic");
+  say(room, alice, "/nick alicia");
+  say(room, bob, "/quit");
+  room.broadcast({ type: "shutdown" });
+  return { room, host, alice, watcher, bob, start };
+}
+
+Deno.test("every event a client receives has a strictly increasing seq and the server's time", () => {
+  const before = Date.now();
+  const { host, alice, watcher, bob } = busyRoom();
+  const after = Date.now();
+  for (const who of [host, alice, watcher, bob]) {
+    const events = who.peer.events;
+    assert.ok(events.length > 3, `${who.member.name}: ${events.length}`);
+    for (const [i, event] of events.entries()) {
+      assert.ok(Number.isInteger(event.seq) && event.seq > 0, event.type);
+      if (i > 0) {
+        assert.ok(
+          event.seq > events[i - 1].seq,
+          `${event.type} #${event.seq} after #${events[i - 1].seq}`,
+        );
+      }
+      assert.ok(event.time >= before && event.time <= after, event.type);
+    }
+  }
+  // Every kind of event the room produces was seen by someone.
+  const types = new Set(
+    [host, alice, watcher, bob].flatMap((who) =>
+      who.peer.events.map((event) => event.type)
+    ),
+  );
+  for (
+    const type of [
+      "message",
+      "action",
+      "private",
+      "joined",
+      "left",
+      "renamed",
+      "topic",
+      "welcome",
+      "who",
+      "help",
+      "notice",
+      "error",
+      "pong",
+      "shutdown",
+    ]
+  ) {
+    assert.ok(types.has(type as never), type);
+  }
+});
+
+Deno.test("everyone sees events said to all with the same seq, in the same order, as one shared event", () => {
+  const { host, alice, watcher, start } = busyRoom();
+  const shared = (who: Client) =>
+    who.peer.outgoing.filter((out) => out.shared && out.event.seq > start);
+  const hostShared = shared(host);
+  assert.ok(hostShared.length === 9, `${hostShared.length}`);
+  // The host and alice were present throughout; the watcher was there for
+  // all of it too, without joining.
+  for (const other of [alice, watcher]) {
+    const theirs = shared(other);
+    assert.deepEqual(
+      theirs.map((out) => out.event.seq),
+      hostShared.map((out) => out.event.seq),
+    );
+    // The very same object: rendered and encoded once, not per recipient.
+    for (const [i, out] of theirs.entries()) assert.equal(out, hostShared[i]);
+  }
+  // What is told to one member is never shared with anyone else.
+  const told = alice.peer.outgoing.filter((out) => !out.shared);
+  assert.ok(told.some((out) => out.event.type === "who"));
+  for (const out of told) {
+    assert.ok(!host.peer.outgoing.includes(out), out.event.type);
+    assert.ok(!watcher.peer.outgoing.includes(out), out.event.type);
+  }
+});
+
+Deno.test("a private message gives the sender and the target their own events, with distinct seqs", () => {
+  const { room, guests: [a, b] } = roomWith(2);
+  say(room, a, "/msg guest2 hi");
+  const [toB] = b.takeEvents();
+  const [toA] = a.takeEvents();
+  assert.deepEqual(
+    { ...toA, seq: 0, time: 0 },
+    {
+      type: "private",
+      from: "guest1",
+      to: "guest2",
+      text: "hi",
+      seq: 0,
+      time: 0,
+    },
+  );
+  assert.notEqual(toA, toB);
+  assert.notEqual(toA.seq, toB.seq);
+});
+
+Deno.test("say() in a room with a password is refused before the password and joins after it", () => {
+  const room = new Room({ password: "sesame" });
+  const host = join(room, { name: "prof", isHost: true });
+  const door = arrive(room, "10.0.0.9");
+  drain(host, door);
+  room.say(door.member, "/let me in");
+  assert.deepEqual(door.take(), [
+    "*** error: this room needs a password: send /pass PASSWORD first.",
+  ]);
+  assert.equal(door.member.waiting, true);
+  assert.deepEqual(host.take(), []);
+  say(room, door, "/pass sesame");
+  door.take();
+  room.say(door.member, "/let me in");
+  assert.equal(door.member.name, "guest1");
+  assert.deepEqual(host.take(), ["*** guest1 joined", "guest1: /let me in"]);
+});
+
+Deno.test("a French and an English client read the same events, in the same order, each in its language", () => {
+  const room = new Room();
+  const englishPeer = fakePeer("en");
+  const frenchPeer = fakePeer("fr");
+  const english = client(
+    room.join(englishPeer, { name: "alice" }),
+    englishPeer,
+  );
+  const french = client(room.arrive(frenchPeer), frenchPeer);
+  assert.deepEqual(french.take(), [
+    "*** Bonjour ! Vous regardez le salon. Envoyez /nick NOM pour le rejoindre sous un nom, ou tapez un message pour le rejoindre en invité.",
+  ]);
+  drain(english, french);
+  say(room, english, "hello");
+  const bob = join(room, { name: "bob" });
+  say(room, bob, "/quit");
+  say(room, french, "/nick zoe");
+  assert.deepEqual(english.take(), [
+    "alice: hello",
+    "*** bob joined",
+    "*** bob left",
+    "*** zoe joined",
+  ]);
+  assert.deepEqual(french.take(), [
+    "alice: hello",
+    "*** bob a rejoint le salon",
+    "*** bob a quitté le salon",
+    "*** Bienvenue, zoe ! En ligne (2) : alice, zoe. Tapez /help pour la liste des commandes, /nick NOM pour changer de nom.",
+  ]);
+  const seqs = (who: Client) =>
+    who.peer.outgoing.filter((out) => out.shared).map((out) => out.event.seq);
+  assert.deepEqual(seqs(french), seqs(english).slice(0, 3));
 });

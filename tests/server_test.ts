@@ -7,11 +7,13 @@ import assert from "node:assert/strict";
 import {
   ChatProcess,
   deadline,
+  findProgram,
   LineCollector,
   residentKiB,
   TcpClient,
+  whoLine,
 } from "./harness.ts";
-import { lines } from "../lib/protocol.ts";
+import { lines } from "./golden_lines.ts";
 
 const encoder = new TextEncoder();
 
@@ -376,72 +378,177 @@ Deno.test("the end of the console's input does not stop the server", async () =>
   assert.equal(server.stdout.ended, false);
 });
 
-Deno.test("a user with plain nc can chat", async () => {
-  const nc = await findNc();
-  if (!nc) {
-    console.log(
-      "    skipped: nc is not installed (apt-get install netcat-openbsd)",
-    );
-    return;
-  }
-  await using server = await ChatProcess.serve();
-  await using alice = await TcpClient.join(server.port, "alice");
-  const child = new Deno.Command(nc, {
-    args: ["127.0.0.1", String(server.port)],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const output = new LineCollector(child.stdout);
-  const input = child.stdin.getWriter();
-  try {
-    await output.waitFor(lines.greeting());
-    await input.write(encoder.encode("/nick netcat\nsalut depuis nc\r\n"));
-    await output.waitFor(/^\*\*\* Welcome, netcat!/);
+const NC = findProgram("nc");
+
+Deno.test({
+  name: "a user with plain nc can chat",
+  ignore: !NC,
+  fn: async () => {
+    await using server = await ChatProcess.serve();
+    await using alice = await TcpClient.join(server.port, "alice");
+    await using nc = new NetcatSession(NC!, server.port);
+    await nc.output.waitFor(lines.greeting());
+    await nc.write("/nick netcat\nsalut depuis nc\r\n");
+    await nc.output.waitFor(/^\*\*\* Welcome, netcat!/);
     await alice.received.waitFor("netcat: salut depuis nc");
     await alice.send("hello nc");
-    await output.waitFor("alice: hello nc");
-    await input.write(encoder.encode("/quit\n"));
-    await output.waitFor("*** Bye!");
+    await nc.output.waitFor("alice: hello nc");
+    await nc.write("/quit\n");
+    await nc.output.waitFor("*** Bye!");
     await alice.received.waitFor("*** netcat left");
-  } finally {
-    await input.close().catch(() => {});
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await child.status;
-    await output.done;
-  }
+  },
 });
 
-async function findNc(): Promise<string | undefined> {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    try {
-      await Deno.stat(`${dir}/nc`);
-      return `${dir}/nc`;
-    } catch { /* not here */ }
+/** A real `nc 127.0.0.1 PORT` with its input and output piped. */
+class NetcatSession implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  readonly output: LineCollector;
+  readonly #input: WritableStreamDefaultWriter<Uint8Array>;
+
+  constructor(program: string, port: number) {
+    this.child = new Deno.Command(program, {
+      args: ["127.0.0.1", String(port)],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    this.output = new LineCollector(this.child.stdout);
+    this.#input = this.child.stdin.getWriter();
   }
-  return undefined;
+
+  /** Types `text` into nc, exactly as given. */
+  async write(text: string): Promise<void> {
+    await deadline(this.#input.write(encoder.encode(text)), "a write to nc");
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#input.close().catch(() => {});
+    try {
+      this.child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await this.child.status;
+    await this.output.done;
+  }
 }
+
+// --- French -----------------------------------------------------------------
+
+Deno.test({
+  name:
+    "a French server speaks French to nc: greeting, welcome, joins, departures and errors",
+  ignore: !NC,
+  fn: async () => {
+    await using server = await ChatProcess.serve(["--lang", "fr"]);
+    await using nc = new NetcatSession(NC!, server.port);
+    await nc.output.waitFor(
+      "*** Bonjour ! Vous regardez le salon. Envoyez /nick NOM pour le rejoindre sous un nom, ou tapez un message pour le rejoindre en invité.",
+    );
+    await nc.write("/nick bob\n");
+    await nc.output.waitFor(
+      /^\*\*\* Bienvenue, bob ! En ligne \(2\) : \S+, bob\. Tapez \/help /,
+    );
+    await using alice = await TcpClient.connect(server.port);
+    await alice.received.waitFor(() => true);
+    await alice.send("/nick alice");
+    await alice.received.waitFor(
+      /^\*\*\* Bienvenue, alice ! En ligne \(3\) : /,
+    );
+    await nc.output.waitFor("*** alice a rejoint le salon");
+    await alice.send("bonjour bob");
+    await nc.output.waitFor("alice: bonjour bob");
+    await alice.send("/msg bob un secret");
+    await nc.output.waitFor("[privé] alice -> bob: un secret");
+    await nc.write("/frobnique\n");
+    await nc.output.waitFor(
+      "*** erreur : commande inconnue « /frobnique ». Tapez /help pour la liste.",
+    );
+    await nc.write("/nick alice\n");
+    await nc.output.waitFor(
+      "*** erreur : le nom « alice » est déjà pris. Essayez-en un autre.",
+    );
+    await alice.send("/quit");
+    await alice.received.waitFor("*** Au revoir !");
+    await nc.output.waitFor("*** alice a quitté le salon");
+    await nc.write("/who\n");
+    await nc.output.waitFor(/^\*\*\* En ligne \(2\) : \S+, bob$/);
+  },
+});
+
+Deno.test("a French server says why it disconnects someone, in French", async () => {
+  await using server = await ChatProcess.serve(["--lang", "fr"], {
+    stdin: true,
+  });
+  await using bob = await TcpClient.connect(server.port);
+  await bob.received.waitFor(() => true);
+  await bob.send("/nick bob");
+  await bob.received.waitFor(/^\*\*\* Bienvenue, bob ! /);
+  await using carol = await TcpClient.connect(server.port);
+  await carol.received.waitFor(() => true);
+  await carol.send("/nick carol");
+  await bob.received.waitFor("*** carol a rejoint le salon");
+  await server.type("/kick carol");
+  await carol.received.waitForEnd();
+  assert.equal(
+    carol.received.lines.at(-1),
+    "*** Vous avez été déconnecté : expulsé par l'hôte.",
+  );
+  await bob.received.waitFor(
+    "*** carol a quitté le salon (expulsé par l'hôte)",
+  );
+  await server.type("/stop");
+  await bob.received.waitForEnd();
+  assert.equal(bob.received.lines.at(-1), "*** le serveur s'arrête");
+});
+
+Deno.test("the locale picks the server's language when --lang is not given", async () => {
+  await using server = await ChatProcess.serve([], {
+    env: { LANG: "fr_FR.UTF-8" },
+  });
+  await using bob = await TcpClient.connect(server.port);
+  assert.equal(
+    await bob.received.waitFor(() => true),
+    "*** Bonjour ! Vous regardez le salon. Envoyez /nick NOM pour le rejoindre sous un nom, ou tapez un message pour le rejoindre en invité.",
+  );
+  await bob.send("/nick bob");
+  await bob.received.waitFor(/^\*\*\* Bienvenue, bob ! /);
+  // LC_ALL decides before LANG.
+  await using english = await ChatProcess.serve([], {
+    env: { LC_ALL: "en_GB.UTF-8", LANG: "fr_FR.UTF-8" },
+  });
+  await using ann = await TcpClient.connect(english.port);
+  assert.equal(await ann.received.waitFor(() => true), lines.greeting());
+});
 
 // --- deadlines and moderation ------------------------------------------------
 
-Deno.test("a connection that does not join within the handshake timeout is told why and closed", async () => {
-  await using server = await ChatProcess.serve(["--handshake-timeout", "1"]);
-  await using watcher = await TcpClient.join(server.port, "watcher");
+Deno.test("in a password room, a connection that does not give the password within the handshake timeout is told why and closed, having seen nothing", async () => {
+  const password = "sesame-1";
+  await using server = await ChatProcess.serve(
+    ["--password", "--handshake-timeout", "1"],
+    { env: { CHAT_PASSWORD: password } },
+  );
+  await using insider = await TcpClient.join(server.port, "insider", {
+    password,
+  });
   await using silent = await TcpClient.connect(server.port);
   const started = performance.now();
+  await silent.received.waitFor(lines.passwordNeeded());
+  await insider.send("said while it waits");
+  await insider.received.waitFor("insider: said while it waits");
   await silent.received.waitForEnd();
   const elapsed = performance.now() - started;
   assert.deepEqual(silent.received.lines, [
-    lines.greeting(),
-    lines.handshakeTimeout(1),
+    lines.passwordNeeded(),
+    lines.passwordTimeout(1),
   ]);
-  assert.ok(elapsed < 3000, `closed after ${Math.round(elapsed)} ms`);
+  assert.ok(
+    elapsed >= 900 && elapsed < 3000,
+    `closed after ${Math.round(elapsed)} ms`,
+  );
   // It was never in the room: no one saw it come or go.
-  await watcher.send("/who");
-  await watcher.received.waitFor("*** Online (2): host, watcher");
-  assert.ok(!watcher.received.lines.some((line) => /guest\d/.test(line)));
+  await insider.send("/who");
+  await insider.received.waitFor(whoLine(["host", "insider"]));
+  assert.ok(!insider.received.lines.some((line) => /guest\d/.test(line)));
 });
 
 Deno.test("a client that sent /ping and then falls silent is timed out and its name freed", async () => {

@@ -1,7 +1,9 @@
 /**
  * `chat connect` in a real terminal: tmux gives it a pseudo-terminal, keys
  * are typed with `send-keys` and the screen is read with `capture-pane`.
- * Skipped, with a line saying so, where tmux is not installed.
+ * The client renders the server's events itself: colours from the events'
+ * fields, its own name in bold, in the person's language. Skipped, with a
+ * line saying so, where tmux is not installed.
  */
 
 import assert from "node:assert/strict";
@@ -30,9 +32,10 @@ class Terminal {
       `${key}=${shellQuote(value)}`
     );
     // The shell prints the exit status once the program ends, then waits.
-    const script = `env -u NO_COLOR ${assignments.join(" ")} ${
-      command.map(shellQuote).join(" ")
-    }; echo "EXIT=$?"; sleep 60`;
+    // English unless `env` says otherwise, whatever this machine's locale.
+    const script = `env -u NO_COLOR -u LC_ALL -u LC_MESSAGES LANG=C.UTF-8 ${
+      assignments.join(" ")
+    } ${command.map(shellQuote).join(" ")}; echo "EXIT=$?"; sleep 60`;
     await this.#tmux([
       "new-session",
       "-d",
@@ -250,5 +253,106 @@ Deno.test({
         assert.ok(!screen.includes(typed), screen);
       }
     }
+  },
+});
+
+// A colour code (SGR) as tmux writes it: ESC [ parameters m.
+// deno-lint-ignore no-control-regex -- matching escape codes is the point
+const COLOR_CODE = /\x1b\[([0-9;]*)m/g;
+
+/**
+ * True when a row starts in bold: one of the colour codes before its first
+ * character has the parameter 1 (tmux writes `\x1b[1m` or `\x1b[0;1m`).
+ */
+function startsBold(row: string | undefined): boolean {
+  let rest = row ?? "";
+  while (rest.startsWith("\x1b[")) {
+    const end = rest.indexOf("m");
+    if (end === -1) return false;
+    if (rest.slice(2, end).split(";").includes("1")) return true;
+    rest = rest.slice(end + 1);
+  }
+  return false;
+}
+
+/** The screen's row that contains `text`, with its colour codes. */
+function rowWith(screen: string, text: string): string | undefined {
+  return screen.split("\n").find((row) =>
+    row.replace(COLOR_CODE, "").includes(text)
+  );
+}
+
+Deno.test({
+  name:
+    "at a terminal, your own name is in bold, also after /nick, and other names are not",
+  ignore: !tmuxFound,
+  async fn() {
+    await using server = await ChatProcess.serve();
+    await using bob = await TcpClient.join(server.port, "bob");
+    await using terminal = new Terminal();
+    await connectAlice(terminal, server.port);
+    await terminal.keys("first", "Enter");
+    await bob.send("from bob");
+    await terminal.waitFor("bob's line", (s) => s.includes("bob: from bob"));
+    await terminal.keys("/nick alicia", "Enter");
+    await terminal.waitFor(
+      "the rename",
+      (s) => s.includes("*** alice is now known as alicia"),
+    );
+    await terminal.keys("second", "Enter");
+    const screen = await terminal.waitFor(
+      "the line under the new name",
+      (s) => s.includes("alicia: second"),
+    );
+    const colored = await terminal.screen(true);
+    for (const own of ["alice: first", "alicia: second"]) {
+      const row = rowWith(colored, own);
+      assert.ok(startsBold(row), `not bold: ${row}\n${screen}`);
+    }
+    const bobRow = rowWith(colored, "bob: from bob");
+    assert.ok(bobRow?.startsWith("\x1b["), `no colour on: ${bobRow}`);
+    assert.ok(!startsBold(bobRow), `bold: ${bobRow}`);
+    await terminal.keys("C-d");
+    await terminal.waitFor("exit status 0", (s) => s.includes("EXIT=0"));
+  },
+});
+
+Deno.test({
+  name:
+    "at a terminal with LANG=fr_FR.UTF-8, the password prompt and the room are in French",
+  ignore: !tmuxFound,
+  async fn() {
+    await using server = await ChatProcess.serve(
+      ["--password", "--lang", "en"],
+      { env: { CHAT_PASSWORD: "sésame" } },
+    );
+    await using terminal = new Terminal();
+    await terminal.start(
+      chatCommand(["connect", `127.0.0.1:${server.port}`, "--name", "alice"]),
+      { TERM: "xterm-256color", LANG: "fr_FR.UTF-8" },
+    );
+    await terminal.waitFor(
+      "the password prompt",
+      (s) => s.includes(`Mot de passe du salon sur 127.0.0.1:${server.port} :`),
+    );
+    await terminal.keys("sésame", "Enter");
+    await terminal.waitFor(
+      "the welcome line",
+      (s) => s.includes("*** Bienvenue, alice ! En ligne (2) : host, alice."),
+    );
+    await using bob = await TcpClient.connect(server.port);
+    await bob.received.waitFor(() => true);
+    await bob.send("/pass sésame");
+    await bob.send("/nick bob");
+    await bob.received.waitFor(/^\*\*\* Welcome, bob!/);
+    await bob.send("salut alice");
+    const screen = await terminal.waitFor(
+      "bob's line",
+      (s) => s.includes("bob: salut alice"),
+    );
+    assert.ok(screen.includes("*** bob a rejoint le salon"), screen);
+    await terminal.keys("C-d");
+    await terminal.waitFor("exit status 0", (s) => s.includes("EXIT=0"));
+    await bob.received.waitFor("*** alice left");
   },
 });

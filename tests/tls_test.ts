@@ -999,3 +999,92 @@ Deno.test("connectVerified passes Deno.errors.ConnectionRefused through, and a m
     /^Cannot read the CA file "\/nonexistent\/ca\.pem": no such file\.$/,
   );
 });
+
+// --- in French --------------------------------------------------------------------
+
+Deno.test("connectPinned with lang fr refuses another certificate in French, and sends it nothing", async () => {
+  const genuine = await generateSelfSignedCertificate();
+  const impostor = await generateSelfSignedCertificate();
+  await using server = new TestServer({ tls: impostor });
+  const error = await assertRejects(
+    connectPinned({
+      hostname: "127.0.0.1",
+      port: server.port,
+      fingerprint: genuine.fingerprint,
+      lang: "fr",
+    }),
+    TlsConnectError,
+    /^Le certificat du serveur 127\.0\.0\.1:\d+ ne correspond pas à l'empreinte : /,
+  );
+  assert.ok(error.message.includes(`attendue ${genuine.fingerprint}`));
+  assert.ok(error.message.includes(`reçue ${impostor.fingerprint}`));
+  assert.match(error.message, /; rien n'a été envoyé\.$/);
+  await server.settled(1);
+  assert.equal(server.visits[0].received.length, 0);
+});
+
+Deno.test("connectPinned with lang fr writes the handshake deadline with a decimal comma", async () => {
+  const { fingerprint } = await generateSelfSignedCertificate();
+  await using server = new TestServer({ greeting: null });
+  await assertRejects(
+    connectPinned({
+      hostname: "127.0.0.1",
+      port: server.port,
+      fingerprint,
+      timeoutMs: 300,
+      lang: "fr",
+    }),
+    TlsConnectError,
+    /^Le serveur 127\.0\.0\.1:\d+ n'a pas terminé la négociation TLS en 0,3 s ; a-t-il été lancé avec --tls \?$/,
+  );
+});
+
+Deno.test("connectVerified with lang fr explains a self-signed certificate and what to do, in French", async () => {
+  const certificate = await generateSelfSignedCertificate();
+  await using server = new TestServer({ tls: certificate });
+  await assertRejects(
+    connectVerified({ hostname: "localhost", port: server.port, lang: "fr" }),
+    TlsConnectError,
+    /^Le serveur localhost:\d+ utilise un certificat auto-signé, auquel cet ordinateur ne fait pas confiance\. Donnez le certificat du serveur \(ou celui de son autorité\) avec --ca FICHIER, ou utilisez --fingerprint avec l'empreinte affichée par le serveur\.$/,
+  );
+});
+
+Deno.test("readCertificateFiles and a missing --ca file explain themselves in French with lang fr", async () => {
+  const certificate = await generateSelfSignedCertificate();
+  await using dir = await tempDir({
+    "cert.pem": certificate.cert,
+    "key.pem": certificate.key,
+  });
+  const french = (pattern: RegExp) => (error: Error) => {
+    assert.ok(error instanceof TlsSetupError, String(error));
+    assert.match(error.message, pattern);
+    return true;
+  };
+  assert.throws(
+    () => readCertificateFiles(dir.file("nope.pem"), dir.file("key.pem"), "fr"),
+    french(
+      /^Impossible de lire le fichier de certificat « .*nope\.pem » : ce fichier n'existe pas\.$/,
+    ),
+  );
+  assert.throws(
+    () => readCertificateFiles(dir.file("key.pem"), dir.file("cert.pem"), "fr"),
+    french(
+      /key\.pem » contient une clé privée, pas un certificat\. Avez-vous inversé --tls-cert et --tls-key \?$/,
+    ),
+  );
+  await assertRejects(
+    connectVerified({
+      hostname: "127.0.0.1",
+      port: closedPort(),
+      caFile: "/nonexistent/ca.pem",
+      lang: "fr",
+    }),
+    TlsSetupError,
+    /^Impossible de lire le fichier d'autorité de certification « \/nonexistent\/ca\.pem » : ce fichier n'existe pas\.$/,
+  );
+  await assertRejects(
+    fingerprintOf("hello", "fr"),
+    TlsSetupError,
+    /^Ce n'est pas un certificat PEM/,
+  );
+});

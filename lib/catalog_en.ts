@@ -1,0 +1,359 @@
+/**
+ * Every sentence the program says, in English. `catalog_fr.ts` has the same
+ * keys with the same `{placeholders}`; a test fails when they differ.
+ *
+ * The room's lines here are the plain-text wire format that `nc`, `telnet`
+ * and the course's Python clients read: keep them byte for byte.
+ *
+ * @module
+ */
+
+export const CATALOG_EN = {
+  // --- the room, as plain-text clients read it (lib/render_text.ts) -------
+  "private.prefix": "[private]",
+  "joined": "{name} joined",
+  "left": "{name} left",
+  "left.reason": "{name} left ({reason})",
+  "renamed": "{from} is now known as {to}",
+  "topic.set": "{by} set the topic: {topic}",
+  "topic.is": "Topic: {topic}",
+  "topic.none": "No topic is set.",
+  "welcome": "Welcome, {name}! Online ({count}): {names}.",
+  "welcome.topic": " Topic: {topic}.",
+  "welcome.end": " Type /help for commands, /nick NAME to change your name.",
+  "who": "Online ({count}): {names}",
+  "who.watchers.one": "; {count} watching",
+  "who.watchers.other": "; {count} watching",
+  "who.address": "{name} ({address})",
+  "help.title": "Commands:",
+  "help.footer":
+    "A line that is just 'stop' also quits. Start a line with // to send a message beginning with /.",
+  "pong": "pong",
+  "shutdown": "server is shutting down",
+  "disconnected": "You were disconnected: {reason}.",
+  "error": "error: {text}",
+  // Why someone left, in "bob left (...)".
+  "reason.kicked": "kicked by the host",
+  "reason.banned": "banned by the host",
+  "reason.flooding": "flooding",
+  "reason.too-slow": "too slow",
+  "reason.timed-out": "timed out",
+  "reason.connection-lost": "connection lost",
+  // Why the server disconnected you, in "You were disconnected: ...".
+  "disconnected.kicked": "kicked by the host",
+  "disconnected.banned": "banned by the host",
+  "disconnected.flooding": "flooding",
+  "disconnected.too-slow": "too slow to keep up",
+  "disconnected.timed-out": "timed out",
+  "disconnected.connection-lost": "connection lost",
+  "notice.greeting":
+    "Hello! You are watching the room. Send /nick NAME to join with a name, or type a message to join as a guest.",
+  "notice.password-needed": "This room needs a password: send /pass PASSWORD",
+  "notice.password-accepted":
+    "Password accepted. Send /nick NAME to join with a name, or type a message to join as a guest.",
+  "notice.no-password": "This room has no password.",
+  "notice.bye": "Bye!",
+  "notice.muted": "{name} was muted by the host",
+  "notice.unmuted": "{name} may speak again",
+  "notice.address-banned": "{address} is banned until the server stops.",
+  "error.unknown-command":
+    'unknown command "/{command}". Type /help for the list.',
+  "error.usage": "usage: /{command} {usage}",
+  "error.name-invalid": 'cannot use "{name}" as a name: {problem}.',
+  "error.name-taken": 'the name "{name}" is taken. Try another one.',
+  "error.name-reserved":
+    'the name "{name}" is reserved for the host. Try another one.',
+  "error.same-name": "you are already called {name}.",
+  "error.no-such-name": 'no one called "{name}" is here. Try /who.',
+  "error.password-first":
+    "this room needs a password: send /pass PASSWORD first.",
+  "error.wrong-password": "wrong password.",
+  "error.password-timeout":
+    "no password received within {seconds} s of connecting; closing.",
+  "error.flooding":
+    "slow down: at most {burst} lines at once, then {rate} per second. Lines sent faster are not delivered.",
+  "error.muted": "you are muted by the host: nothing you send is delivered.",
+  "error.host-only-topic": "only the host can set the topic.",
+  "error.cannot-moderate-host": "you cannot {command} the host.",
+  "error.no-address": "{name} has no address.",
+  "error.already-muted": "{name} is already muted.",
+  "error.not-muted": "{name} is not muted.",
+  "error.line-too-long": "line too long (over {limit} bytes); it was not sent.",
+  "error.full.one": "the server is full ({max} client). Try again later.",
+  "error.full.other": "the server is full ({max} clients). Try again later.",
+  "error.too-many-connections":
+    "too many connections from your address (at most {limit}). Close one and try again.",
+  "error.banned": "you are banned from this room.",
+  "error.bad-json":
+    "that line is not a JSON object; send one object per line, or plain text.",
+  "error.unknown-type":
+    'unknown message type "{type}"; nothing was done. See docs/PROTOCOL.md.',
+  "error.unknown-field":
+    'unknown field "{field}"; nothing was done. See docs/PROTOCOL.md.',
+  "error.bad-field":
+    'field "{field}" is missing or has the wrong type; nothing was done.',
+  "error.protocol-version":
+    "protocol version {asked} is not spoken here; this server speaks version {supported}.",
+  "name.empty": "a name needs at least one character",
+  "name.too-long": "names are at most {max} characters long",
+  "name.characters":
+    "names may contain only letters (a-z, A-Z), digits, _ and -",
+  // Arguments of each command, as /help and usage errors show them.
+  "usage.nick": "NAME",
+  "usage.who": "",
+  "usage.me": "TEXT",
+  "usage.msg": "NAME TEXT",
+  "usage.help": "",
+  "usage.quit": "",
+  "usage.topic": "[TEXT]",
+  "usage.kick": "NAME",
+  "usage.ban": "NAME",
+  "usage.mute": "NAME",
+  "usage.unmute": "NAME",
+  "usage.stop": "",
+  // What each command does, in /help.
+  "command.nick": "change your name (letters, digits, _ and -; at most 24)",
+  "command.who": "list who is online",
+  "command.me": "describe an action: /me waves shows * NAME waves",
+  "command.msg": "send a private message that only NAME sees",
+  "command.help": "show this list",
+  "command.quit": "leave the chat",
+  "command.topic": "show the topic (the host can set it)",
+  "command.kick": "disconnect NAME",
+  "command.ban":
+    "disconnect NAME and refuse its address until the server stops",
+  "command.mute": "stop NAME's lines from reaching anyone",
+  "command.unmute": "let NAME speak again",
+  "command.stop": "shut the server down for everyone",
+
+  // --- the server's own messages (lib/server.ts, main.ts) -----------------
+  "listen.in-use": "Port {port} is already in use. Try --port {next}.",
+  "listen.not-local":
+    "Cannot listen on {host}: it is not an address of this machine. Try --host 0.0.0.0.",
+  "listen.denied":
+    "Not allowed to listen on {where}. Ports below 1024 need administrator rights; try --port 5000.",
+  "listen.key-mismatch":
+    "The TLS key does not belong to the certificate: check --tls-cert and --tls-key.",
+  "listen.bad-certificate": "Cannot use the TLS certificate or key: {message}",
+  "listen.other": "Cannot listen on {where}: {message}",
+
+  // --- the command line (lib/cli.ts, main.ts) ----------------------------
+  "cli.help.main": `chat: a chat room for everyone on the local network
+
+Usage:
+  chat serve [options]            start a chat room on this computer
+  chat connect <host>[:port]      join a chat room
+  chat --help | --version
+
+Run "chat serve --help" or "chat connect --help" for their options.
+People without chat can join with: nc <host> <port>  (or telnet)
+Language: --lang fr|en, else LC_ALL, LC_MESSAGES or LANG (fr...: French).`,
+  "cli.help.serve": `Usage: chat serve [options]
+
+Starts a chat room and prints the commands classmates can type to join.
+Type at the console to chat as the host; /stop or Ctrl-C shuts the room down.
+
+Options:
+  --host ADDRESS      address to listen on (default 0.0.0.0: every network)
+  --port PORT         port to listen on, 0 for any free port (default {port})
+  --name NAME         your name in the room (default host)
+  --password          ask for a room password (or take it from CHAT_PASSWORD);
+                      newcomers must send /pass PASSWORD first
+  --tls               encrypt, with a certificate made at start; prints its
+                      fingerprint for chat connect --fingerprint
+  --tls-cert FILE     encrypt with this certificate (PEM) ...
+  --tls-key FILE      ... and its private key (PEM)
+  --lang fr|en        language of this console and of the room for nc and
+                      telnet users (default: from LC_ALL, LC_MESSAGES or LANG)
+  -h, --help          show this help
+
+Limits (0 turns a limit off):
+  --max-clients N     most people connected at once (default {maxClients})
+  --max-per-ip N      most connections from one address (default {maxPerAddress})
+  --handshake-timeout SECONDS
+                      time to send the room password after connecting
+                      (default {handshakeTimeout})
+  --heartbeat-timeout SECONDS
+                      drop a chat client silent this long (default {heartbeatTimeout})
+  --flood-burst N     lines anyone may send at once (default {floodBurst})
+  --flood-rate N      lines per second after that (default {floodRate})
+  --flood-disconnect N
+                      refused lines in a row that disconnect the sender
+                      (default {floodDisconnect})
+  --max-line-bytes N  longest line a client may send (default {maxLineBytes})
+  --queue-kib N       KiB waiting for a client before it is dropped as too
+                      slow (default {queueKib})
+  --password-delay SECONDS
+                      wait before refusing a wrong password (default {passwordDelay})
+
+Host commands at the console: /kick /ban /mute /unmute NAME, /topic TEXT.`,
+  "cli.help.connect": `Usage: chat connect <host>[:port] [options]
+
+Joins the chat room at <host>, e.g. chat connect 192.168.1.23
+
+Options:
+  --port PORT         port of the room (default {port})
+  --name NAME         your name (default: your login name)
+  --tls               encrypt; the server's certificate must be trusted
+  --ca FILE           ... or signed by this certificate authority (PEM)
+  --fingerprint SHA256
+                      encrypt, accepting only the certificate with this
+                      fingerprint (printed by chat serve --tls)
+  --lang fr|en        language to show everything in (default: from LC_ALL,
+                      LC_MESSAGES or LANG)
+  -h, --help          show this help
+
+A room with a password asks for it (or takes it from CHAT_PASSWORD).
+
+In the chat: /help lists commands; /quit, stop, Ctrl-C or Ctrl-D leaves.`,
+  "cli.unknown-command":
+    'Unknown command "{command}". Use "chat serve" or "chat connect <host>".',
+  "cli.unknown-top-option":
+    'Unknown option "{option}". Run "chat --help" for usage.',
+  "cli.unknown-option":
+    'Unknown option "{option}" for "chat {command}". Run "chat {command} --help".',
+  "cli.option-takes-no-value": 'Option "{option}" does not take a value.',
+  "cli.option-dash-value":
+    'Option "{option}" got a value starting with "-": write it as {option}=VALUE.',
+  "cli.option-needs-value":
+    'Option "{option}" needs a value, e.g. {option} {example}.',
+  "cli.value": "VALUE",
+  "cli.bad-lang": 'Unknown language "{lang}" for --lang: use fr or en.',
+  "cli.bad-name": 'Cannot use "{name}" as a name: {problem}.',
+  "cli.bad-port": 'Bad port "{port}": use a number from {min} to 65535.',
+  "cli.bad-count":
+    'Bad value "{value}" for {option}: use a whole number of {min} or more.',
+  "cli.bad-address":
+    'Bad address "{address}": use a host name or IP address, e.g. 192.168.1.23.',
+  "cli.serve-no-arguments":
+    '"chat serve" takes no arguments, got "{argument}". Run "chat serve --help".',
+  "cli.tls-cert-and-key":
+    "--tls-cert and --tls-key go together: give the certificate and its key.",
+  "cli.connect-no-address":
+    'Missing the server\'s address, e.g. "chat connect 192.168.1.23".',
+  "cli.connect-addresses":
+    '"chat connect" takes one address, got {count}: {addresses}.',
+  "cli.connect-port-twice":
+    'The port is given twice ("{address}" and --port). Give it once.',
+  "cli.fingerprint-and-ca":
+    "Give either --fingerprint or --ca, not both: the fingerprint already names the one certificate to accept.",
+  "cli.bad-fingerprint":
+    'Bad fingerprint "{fingerprint}": copy the 64 hexadecimal digits that "chat serve --tls" printed (colons optional).',
+  // What `chat serve` prints (main.ts). The first line must hold ADDRESS:PORT.
+  "cli.listening": "Listening on {address}",
+  "cli.encrypted": "Encrypted (TLS). Certificate fingerprint (SHA-256):",
+  "cli.password-needed": "Newcomers must give the room password.",
+  "cli.join-with": "Classmates can join with:",
+  "cli.join-local-only":
+    "No network address found: only this computer can join, with:",
+  "cli.join-without-chat": "(or without chat: {command})",
+  "cli.console-hint":
+    "Type here to chat as the host; /help lists commands, /stop shuts down.",
+  "cli.stopped": "Server stopped.",
+  "cli.password-prompt": "Room password: ",
+  "cli.password-again": "Same password again: ",
+  "cli.password-no-terminal":
+    "--password needs a terminal to type it at, or the password in CHAT_PASSWORD.",
+  "cli.password-empty": "The room password cannot be empty.",
+  "cli.password-differ": "The two passwords differ.",
+  "cli.unexpected-error": "unexpected error: {message}",
+
+  // --- TLS (lib/tls.ts) ----------------------------------------------------
+  "tls.not-pem":
+    'This is not a PEM certificate: it has no readable "-----BEGIN CERTIFICATE-----" block.',
+  // Which file, in the messages about files below.
+  "tls.file.certificate": "certificate file",
+  "tls.file.key": "key file",
+  "tls.file.ca": "CA file",
+  "tls.cannot-read": 'Cannot read the {what} "{path}": {reason}.',
+  "tls.reason.not-found": "no such file",
+  "tls.reason.directory": "it is a directory",
+  "tls.reason.denied": "permission denied",
+  "tls.reason.not-allowed": "chat may not read files (it needs --allow-read)",
+  "tls.cert.holds-key":
+    'The {what} "{path}" holds a private key, not a certificate. Did you swap --tls-cert and --tls-key?',
+  "tls.cert.not-pem":
+    'The {what} "{path}" is not a PEM certificate: it has no "-----BEGIN CERTIFICATE-----" block.',
+  "tls.cert.damaged":
+    'The {what} "{path}" has a damaged certificate block (its base64 does not decode).',
+  "tls.key.encrypted":
+    'The key file "{path}" is protected by a password, which chat cannot use. Write it without one: openssl pkey -in {path} -out plain-key.pem',
+  "tls.key.holds-certificate":
+    'The key file "{path}" holds a certificate, not a private key. Did you swap --tls-cert and --tls-key?',
+  "tls.key.not-pem":
+    'The key file "{path}" is not a PEM private key: it has no "-----BEGIN PRIVATE KEY-----" block.',
+  "tls.key.damaged":
+    'The key file "{path}" has a damaged key block (its base64 does not decode).',
+  "tls.not-tls":
+    "The server at {where} did not answer with TLS; is it started with --tls?",
+  "tls.failed": "TLS with the server at {where} failed: {message}",
+  "tls.handshake-timeout":
+    "The server at {where} did not complete a TLS handshake within {seconds} s; is it started with --tls?",
+  "tls.no-certificate": "The server at {where} sent no certificate.",
+  "tls.bad-fingerprint":
+    'Bad fingerprint "{fingerprint}": give the 64 hex digits (SHA-256) that "chat serve --tls" printed.',
+  "tls.mismatch":
+    "The certificate of the server at {where} does not match the fingerprint: expected {expected}, got {actual}. It may be a machine in the middle, a different server, or a server restarted with a new certificate; nothing was sent.",
+  "tls.unreadable":
+    "The certificate of the server at {where} matches the fingerprint but chat cannot read it; nothing was sent.",
+  "tls.no-name":
+    'The certificate of the server at {where} matches the fingerprint but names no host (no subjectAltName), so chat cannot check that the server holds its key; nothing was sent. Use "chat serve --tls", or a certificate with a subjectAltName.',
+  "tls.key-not-proven":
+    "The server at {where} showed the certificate with fingerprint {expected}, then refused to prove it holds its key or showed another certificate ({message}). It may be a machine in the middle; nothing was sent.",
+  "tls.hint.no-ca":
+    "Pass the server's certificate (or its authority's) with --ca FILE, or use --fingerprint with the fingerprint the server printed.",
+  "tls.hint.ca":
+    'It is not signed by the certificate in "{file}". Check that file, or use --fingerprint with the fingerprint the server printed.',
+  "tls.self-signed":
+    "The server at {where} uses a self-signed certificate, which this computer does not trust. {hint}",
+  "tls.untrusted":
+    "The certificate of the server at {where} is not issued by an authority this computer trusts. {hint}",
+  "tls.wrong-name":
+    'The certificate of the server at {where} is not valid for the name "{hostname}"{holds}. Connect by a name it holds, or use --fingerprint.',
+  "tls.wrong-name.holds": " (it is for {names})",
+  "tls.expired":
+    "The certificate of the server at {where} has expired or is not valid yet. Check the date and time on both computers; the server needs a new certificate if it has expired.",
+  "tls.refused":
+    "The certificate of the server at {where} was refused: {message}",
+  // --- chat connect (lib/client.ts, lib/terminal.ts) ----------------------
+  "client.cannot-reach.refused":
+    'Cannot reach {where}: connection refused. Is "chat serve" running there, on port {port}?',
+  "client.cannot-find-host":
+    'Cannot find host "{host}": no such name on this network. Check the address the server printed.',
+  "client.cannot-reach.timeout":
+    "Cannot reach {where}: no answer after {seconds} s. Are you on the same network?",
+  "client.cannot-reach.unreachable":
+    "Cannot reach {where}: network unreachable. Are you connected to the network?",
+  "client.cannot-reach.other": "Cannot reach {where}: {message}",
+  "client.silent":
+    'The server at {where} said nothing for {seconds} s. Is "chat serve" what is running on port {port}?',
+  "client.silent.tls-hint":
+    " If it was started with --tls, add --fingerprint or --tls.",
+  "client.no-proto-answer":
+    'The server at {where} did not answer "/proto {version}" within {seconds} s. Is "chat serve" what is running on port {port}?',
+  "client.closed.before-greeting":
+    "The server at {where} closed the connection before saying anything.",
+  "client.closed.before-proto":
+    "The server at {where} closed the connection before the chat could start.",
+  "client.closed.after-password":
+    "The server at {where} closed the connection after the password.",
+  "client.refused.connection":
+    "The server at {where} refused the connection: {reason}",
+  "client.refused.password":
+    "The server at {where} refused the password: {reason}",
+  "client.refused.name": 'The server refused the name "{name}": {reason}',
+  "client.older-server":
+    "The server at {where} runs an older version of chat that does not speak the structured protocol. Use the same version of chat as the host.",
+  "client.protocol-version":
+    "The server at {where} speaks version {theirs} of the chat protocol, and this chat connect speaks version {ours}. Use the same version of chat as the host.",
+  "client.password-prompt": "Password for the room at {where}: ",
+  "client.password-needed":
+    "The room at {where} needs a password: run chat connect at a terminal to type it, or set CHAT_PASSWORD.",
+  "client.disconnected": "Disconnected from {where}: {why}.",
+  "client.why.shutdown": "the server shut down",
+  "client.why.silent": "the server stopped answering (nothing for {seconds} s)",
+  "client.why.closed": "the server closed the connection",
+};
+
+/** A key of the catalogues. */
+export type MessageKey = keyof typeof CATALOG_EN;

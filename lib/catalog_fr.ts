@@ -1,0 +1,372 @@
+/**
+ * Every sentence the program says, in French: the same keys and the same
+ * `{placeholders}` as `catalog_en.ts`. Commands keep their names (`/nick`,
+ * `/msg`, ...); everything around them is French.
+ *
+ * @module
+ */
+
+import type { MessageKey } from "./catalog_en.ts";
+
+export const CATALOG_FR: Readonly<Record<MessageKey, string>> = {
+  // --- the room, as plain-text clients read it (lib/render_text.ts) -------
+  "private.prefix": "[privé]",
+  "joined": "{name} a rejoint le salon",
+  "left": "{name} a quitté le salon",
+  "left.reason": "{name} a quitté le salon ({reason})",
+  "renamed": "{from} s'appelle désormais {to}",
+  "topic.set": "{by} a changé le sujet : {topic}",
+  "topic.is": "Sujet : {topic}",
+  "topic.none": "Aucun sujet n'est défini.",
+  "welcome": "Bienvenue, {name} ! En ligne ({count}) : {names}.",
+  "welcome.topic": " Sujet : {topic}.",
+  "welcome.end":
+    " Tapez /help pour la liste des commandes, /nick NOM pour changer de nom.",
+  "who": "En ligne ({count}) : {names}",
+  "who.watchers.one": " ; {count} spectateur",
+  "who.watchers.other": " ; {count} spectateurs",
+  "who.address": "{name} ({address})",
+  "help.title": "Commandes :",
+  "help.footer":
+    "Une ligne qui ne contient que « stop » fait aussi quitter. Commencez une ligne par // pour envoyer un message qui commence par /.",
+  "pong": "pong",
+  "shutdown": "le serveur s'arrête",
+  "disconnected": "Vous avez été déconnecté : {reason}.",
+  "error": "erreur : {text}",
+  "reason.kicked": "expulsé par l'hôte",
+  "reason.banned": "banni par l'hôte",
+  "reason.flooding": "trop de messages",
+  "reason.too-slow": "trop lent",
+  "reason.timed-out": "plus de nouvelles",
+  "reason.connection-lost": "connexion perdue",
+  "disconnected.kicked": "expulsé par l'hôte",
+  "disconnected.banned": "banni par l'hôte",
+  "disconnected.flooding": "trop de messages envoyés trop vite",
+  "disconnected.too-slow": "trop lent à suivre la conversation",
+  "disconnected.timed-out": "plus de nouvelles de votre part",
+  "disconnected.connection-lost": "connexion perdue",
+  "notice.greeting":
+    "Bonjour ! Vous regardez le salon. Envoyez /nick NOM pour le rejoindre sous un nom, ou tapez un message pour le rejoindre en invité.",
+  "notice.password-needed":
+    "Ce salon demande un mot de passe : envoyez /pass MOT_DE_PASSE",
+  "notice.password-accepted":
+    "Mot de passe accepté. Envoyez /nick NOM pour rejoindre le salon sous un nom, ou tapez un message pour le rejoindre en invité.",
+  "notice.no-password": "Ce salon n'a pas de mot de passe.",
+  "notice.bye": "Au revoir !",
+  "notice.muted": "{name} a été rendu muet par l'hôte",
+  "notice.unmuted": "{name} peut de nouveau parler",
+  "notice.address-banned": "{address} est banni jusqu'à l'arrêt du serveur.",
+  "error.unknown-command":
+    "commande inconnue « /{command} ». Tapez /help pour la liste.",
+  "error.usage": "utilisation : /{command} {usage}",
+  "error.name-invalid":
+    "impossible de prendre « {name} » comme nom : {problem}.",
+  "error.name-taken": "le nom « {name} » est déjà pris. Essayez-en un autre.",
+  "error.name-reserved":
+    "le nom « {name} » est réservé à l'hôte. Essayez-en un autre.",
+  "error.same-name": "vous vous appelez déjà {name}.",
+  "error.no-such-name": "personne ne s'appelle « {name} » ici. Essayez /who.",
+  "error.password-first":
+    "ce salon demande un mot de passe : envoyez d'abord /pass MOT_DE_PASSE.",
+  "error.wrong-password": "mot de passe incorrect.",
+  "error.password-timeout":
+    "aucun mot de passe reçu dans les {seconds} s après la connexion ; fermeture.",
+  "error.flooding":
+    "doucement : au plus {burst} lignes d'un coup, puis {rate} par seconde. Les lignes envoyées plus vite ne sont pas transmises.",
+  "error.muted":
+    "l'hôte vous a rendu muet : rien de ce que vous envoyez n'est transmis.",
+  "error.host-only-topic": "seul l'hôte peut changer le sujet.",
+  "error.cannot-moderate-host": "impossible d'appliquer /{command} à l'hôte.",
+  "error.no-address": "{name} n'a pas d'adresse.",
+  "error.already-muted": "{name} est déjà muet.",
+  "error.not-muted": "{name} n'est pas muet.",
+  "error.line-too-long":
+    "ligne trop longue (plus de {limit} octets) ; elle n'a pas été envoyée.",
+  "error.full.one": "le serveur est plein ({max} client). Réessayez plus tard.",
+  "error.full.other":
+    "le serveur est plein ({max} clients). Réessayez plus tard.",
+  "error.too-many-connections":
+    "trop de connexions depuis votre adresse (au plus {limit}). Fermez-en une et réessayez.",
+  "error.banned": "vous êtes banni de ce salon.",
+  "error.bad-json":
+    "cette ligne n'est pas un objet JSON ; envoyez un objet par ligne, ou du texte simple.",
+  "error.unknown-type":
+    "type de message inconnu « {type} » ; rien n'a été fait. Voir docs/PROTOCOL.md.",
+  "error.unknown-field":
+    "champ inconnu « {field} » ; rien n'a été fait. Voir docs/PROTOCOL.md.",
+  "error.bad-field":
+    "le champ « {field} » manque ou n'a pas le bon type ; rien n'a été fait.",
+  "error.protocol-version":
+    "la version {asked} du protocole n'est pas parlée ici ; ce serveur parle la version {supported}.",
+  "name.empty": "un nom doit avoir au moins un caractère",
+  "name.too-long": "un nom a au plus {max} caractères",
+  "name.characters":
+    "un nom ne peut contenir que des lettres (a-z, A-Z), des chiffres, _ et -",
+  "usage.nick": "NOM",
+  "usage.who": "",
+  "usage.me": "TEXTE",
+  "usage.msg": "NOM TEXTE",
+  "usage.help": "",
+  "usage.quit": "",
+  "usage.topic": "[TEXTE]",
+  "usage.kick": "NOM",
+  "usage.ban": "NOM",
+  "usage.mute": "NOM",
+  "usage.unmute": "NOM",
+  "usage.stop": "",
+  "command.nick":
+    "changer de nom (lettres, chiffres, _ et - ; 24 caractères au plus)",
+  "command.who": "voir qui est en ligne",
+  "command.me": "décrire une action : /me salue affiche * NOM salue",
+  "command.msg": "envoyer un message privé que seul NOM voit",
+  "command.help": "afficher cette liste",
+  "command.quit": "quitter le salon",
+  "command.topic": "afficher le sujet (l'hôte peut le changer)",
+  "command.kick": "déconnecter NOM",
+  "command.ban":
+    "déconnecter NOM et refuser son adresse jusqu'à l'arrêt du serveur",
+  "command.mute": "empêcher les lignes de NOM d'arriver à quiconque",
+  "command.unmute": "rendre la parole à NOM",
+  "command.stop": "arrêter le serveur pour tout le monde",
+
+  // --- the server's own messages (lib/server.ts, main.ts) -----------------
+  "listen.in-use": "Le port {port} est déjà utilisé. Essayez --port {next}.",
+  "listen.not-local":
+    "Impossible d'écouter sur {host} : ce n'est pas une adresse de cette machine. Essayez --host 0.0.0.0.",
+  "listen.denied":
+    "Pas le droit d'écouter sur {where}. Les ports sous 1024 demandent les droits d'administrateur ; essayez --port 5000.",
+  "listen.key-mismatch":
+    "La clé TLS ne correspond pas au certificat : vérifiez --tls-cert et --tls-key.",
+  "listen.bad-certificate":
+    "Impossible d'utiliser le certificat ou la clé TLS : {message}",
+  "listen.other": "Impossible d'écouter sur {where} : {message}",
+
+  // --- the command line (lib/cli.ts, main.ts) ----------------------------
+  "cli.help.main": `chat : un salon de discussion pour tout le réseau local
+
+Utilisation :
+  chat serve [options]            ouvrir un salon sur cet ordinateur
+  chat connect <hôte>[:port]      rejoindre un salon
+  chat --help | --version
+
+Lancez « chat serve --help » ou « chat connect --help » pour leurs options.
+Sans chat, on peut rejoindre un salon avec : nc <hôte> <port>  (ou telnet)
+Langue : --lang fr|en, sinon LC_ALL, LC_MESSAGES ou LANG (fr... : français).`,
+  "cli.help.serve": `Utilisation : chat serve [options]
+
+Ouvre un salon de discussion et affiche les commandes que vos camarades
+peuvent taper pour le rejoindre. Tapez dans la console pour discuter en tant
+qu'hôte ; /stop ou Ctrl-C ferme le salon.
+
+Options :
+  --host ADRESSE      adresse d'écoute (par défaut 0.0.0.0 : tous les réseaux)
+  --port PORT         port d'écoute, 0 pour n'importe quel port libre
+                      (par défaut {port})
+  --name NOM          votre nom dans le salon (par défaut host)
+  --password          demander un mot de passe pour le salon (ou le prendre
+                      dans CHAT_PASSWORD) ; les nouveaux venus doivent
+                      d'abord envoyer /pass MOT_DE_PASSE
+  --tls               chiffrer, avec un certificat créé au démarrage ; affiche
+                      son empreinte pour chat connect --fingerprint
+  --tls-cert FICHIER  chiffrer avec ce certificat (PEM) ...
+  --tls-key FICHIER   ... et sa clé privée (PEM)
+  --lang fr|en        langue de cette console et du salon pour nc et telnet
+                      (par défaut : selon LC_ALL, LC_MESSAGES ou LANG)
+  -h, --help          afficher cette aide
+
+Limites (0 supprime une limite) :
+  --max-clients N     personnes connectées à la fois, au plus
+                      (par défaut {maxClients})
+  --max-per-ip N      connexions depuis une même adresse, au plus
+                      (par défaut {maxPerAddress})
+  --handshake-timeout SECONDES
+                      délai pour envoyer le mot de passe du salon après la
+                      connexion (par défaut {handshakeTimeout})
+  --heartbeat-timeout SECONDES
+                      déconnecter un client chat resté muet aussi longtemps
+                      (par défaut {heartbeatTimeout})
+  --flood-burst N     lignes que chacun peut envoyer d'un coup
+                      (par défaut {floodBurst})
+  --flood-rate N      lignes par seconde ensuite (par défaut {floodRate})
+  --flood-disconnect N
+                      lignes refusées d'affilée qui déconnectent l'expéditeur
+                      (par défaut {floodDisconnect})
+  --max-line-bytes N  ligne la plus longue qu'un client peut envoyer, en
+                      octets (par défaut {maxLineBytes})
+  --queue-kib N       Kio en attente pour un client avant qu'il soit
+                      déconnecté comme trop lent (par défaut {queueKib})
+  --password-delay SECONDES
+                      attente avant de refuser un mauvais mot de passe
+                      (par défaut {passwordDelay})
+
+Commandes de l'hôte dans la console : /kick /ban /mute /unmute NOM,
+/topic TEXTE.`,
+  "cli.help.connect": `Utilisation : chat connect <hôte>[:port] [options]
+
+Rejoint le salon de discussion de <hôte>, par exemple chat connect 192.168.1.23
+
+Options :
+  --port PORT         port du salon (par défaut {port})
+  --name NOM          votre nom (par défaut : votre nom de connexion)
+  --tls               chiffrer ; le certificat du serveur doit être reconnu
+  --ca FICHIER        ... ou signé par cette autorité de certification (PEM)
+  --fingerprint SHA256
+                      chiffrer, en n'acceptant que le certificat qui a cette
+                      empreinte (affichée par chat serve --tls)
+  --lang fr|en        langue de tout ce qui s'affiche (par défaut : selon
+                      LC_ALL, LC_MESSAGES ou LANG)
+  -h, --help          afficher cette aide
+
+Un salon protégé par un mot de passe le demande (ou le prend dans
+CHAT_PASSWORD).
+
+Dans le salon : /help liste les commandes ; /quit, stop, Ctrl-C ou Ctrl-D
+pour partir.`,
+  "cli.unknown-command":
+    "Commande inconnue « {command} ». Utilisez « chat serve » ou « chat connect <hôte> ».",
+  "cli.unknown-top-option":
+    "Option inconnue « {option} ». Lancez « chat --help » pour voir l'utilisation.",
+  "cli.unknown-option":
+    "Option inconnue « {option} » pour « chat {command} ». Lancez « chat {command} --help ».",
+  "cli.option-takes-no-value": "L'option « {option} » ne prend pas de valeur.",
+  "cli.option-dash-value":
+    "L'option « {option} » a reçu une valeur qui commence par « - » : écrivez {option}=VALEUR.",
+  "cli.option-needs-value":
+    "L'option « {option} » demande une valeur, par exemple {option} {example}.",
+  "cli.value": "VALEUR",
+  "cli.bad-lang": "Langue inconnue « {lang} » pour --lang : utilisez fr ou en.",
+  "cli.bad-name": "Impossible de prendre « {name} » comme nom : {problem}.",
+  "cli.bad-port":
+    "Port invalide « {port} » : utilisez un nombre de {min} à 65535.",
+  "cli.bad-count":
+    "Valeur invalide « {value} » pour {option} : utilisez un nombre entier d'au moins {min}.",
+  "cli.bad-address":
+    "Adresse invalide « {address} » : utilisez un nom d'hôte ou une adresse IP, par exemple 192.168.1.23.",
+  "cli.serve-no-arguments":
+    "« chat serve » ne prend pas d'argument, reçu « {argument} ». Lancez « chat serve --help ».",
+  "cli.tls-cert-and-key":
+    "--tls-cert et --tls-key vont ensemble : donnez le certificat et sa clé.",
+  "cli.connect-no-address":
+    "Il manque l'adresse du serveur, par exemple « chat connect 192.168.1.23 ».",
+  "cli.connect-addresses":
+    "« chat connect » prend une seule adresse, reçu {count} : {addresses}.",
+  "cli.connect-port-twice":
+    "Le port est donné deux fois (« {address} » et --port). Donnez-le une seule fois.",
+  "cli.fingerprint-and-ca":
+    "Donnez --fingerprint ou --ca, pas les deux : l'empreinte désigne déjà le seul certificat à accepter.",
+  "cli.bad-fingerprint":
+    "Empreinte invalide « {fingerprint} » : copiez les 64 chiffres hexadécimaux affichés par « chat serve --tls » (les deux-points sont facultatifs).",
+  "cli.listening": "Écoute sur {address}",
+  "cli.encrypted": "Chiffré (TLS). Empreinte du certificat (SHA-256) :",
+  "cli.password-needed":
+    "Les nouveaux venus doivent donner le mot de passe du salon.",
+  "cli.join-with": "Vos camarades peuvent se connecter avec :",
+  "cli.join-local-only":
+    "Aucune adresse réseau trouvée : seul cet ordinateur peut se connecter, avec :",
+  "cli.join-without-chat": "(ou sans chat : {command})",
+  "cli.console-hint":
+    "Tapez ici pour discuter en tant qu'hôte ; /help liste les commandes, /stop arrête le salon.",
+  "cli.stopped": "Serveur arrêté.",
+  "cli.password-prompt": "Mot de passe du salon : ",
+  "cli.password-again": "Répétez le mot de passe : ",
+  "cli.password-no-terminal":
+    "--password demande un terminal pour taper le mot de passe, ou le mot de passe dans CHAT_PASSWORD.",
+  "cli.password-empty": "Le mot de passe du salon ne peut pas être vide.",
+  "cli.password-differ": "Les deux mots de passe sont différents.",
+  "cli.unexpected-error": "erreur inattendue : {message}",
+
+  // --- TLS (lib/tls.ts) ----------------------------------------------------
+  "tls.not-pem":
+    "Ce n'est pas un certificat PEM : il n'a pas de bloc « -----BEGIN CERTIFICATE----- » lisible.",
+  "tls.file.certificate": "fichier de certificat",
+  "tls.file.key": "fichier de clé",
+  "tls.file.ca": "fichier d'autorité de certification",
+  "tls.cannot-read": "Impossible de lire le {what} « {path} » : {reason}.",
+  "tls.reason.not-found": "ce fichier n'existe pas",
+  "tls.reason.directory": "c'est un dossier",
+  "tls.reason.denied": "permission refusée",
+  "tls.reason.not-allowed":
+    "chat n'a pas le droit de lire des fichiers (il lui faut --allow-read)",
+  "tls.cert.holds-key":
+    "Le {what} « {path} » contient une clé privée, pas un certificat. Avez-vous inversé --tls-cert et --tls-key ?",
+  "tls.cert.not-pem":
+    "Le {what} « {path} » n'est pas un certificat PEM : il n'a pas de bloc « -----BEGIN CERTIFICATE----- ».",
+  "tls.cert.damaged":
+    "Le {what} « {path} » contient un bloc de certificat abîmé (son base64 ne se décode pas).",
+  "tls.key.encrypted":
+    "Le fichier de clé « {path} » est protégé par un mot de passe, que chat ne peut pas utiliser. Enregistrez-le sans mot de passe : openssl pkey -in {path} -out plain-key.pem",
+  "tls.key.holds-certificate":
+    "Le fichier de clé « {path} » contient un certificat, pas une clé privée. Avez-vous inversé --tls-cert et --tls-key ?",
+  "tls.key.not-pem":
+    "Le fichier de clé « {path} » n'est pas une clé privée PEM : il n'a pas de bloc « -----BEGIN PRIVATE KEY----- ».",
+  "tls.key.damaged":
+    "Le fichier de clé « {path} » contient un bloc de clé abîmé (son base64 ne se décode pas).",
+  "tls.not-tls":
+    "Le serveur {where} n'a pas répondu en TLS ; a-t-il été lancé avec --tls ?",
+  "tls.failed": "La connexion TLS avec le serveur {where} a échoué : {message}",
+  "tls.handshake-timeout":
+    "Le serveur {where} n'a pas terminé la négociation TLS en {seconds} s ; a-t-il été lancé avec --tls ?",
+  "tls.no-certificate": "Le serveur {where} n'a envoyé aucun certificat.",
+  "tls.bad-fingerprint":
+    "Empreinte invalide « {fingerprint} » : donnez les 64 chiffres hexadécimaux (SHA-256) affichés par « chat serve --tls ».",
+  "tls.mismatch":
+    "Le certificat du serveur {where} ne correspond pas à l'empreinte : attendue {expected}, reçue {actual}. Il peut s'agir d'une machine qui s'intercale, d'un autre serveur, ou d'un serveur redémarré avec un nouveau certificat ; rien n'a été envoyé.",
+  "tls.unreadable":
+    "Le certificat du serveur {where} correspond à l'empreinte mais chat ne sait pas le lire ; rien n'a été envoyé.",
+  "tls.no-name":
+    "Le certificat du serveur {where} correspond à l'empreinte mais ne nomme aucun hôte (pas de subjectAltName), donc chat ne peut pas vérifier que le serveur détient sa clé ; rien n'a été envoyé. Utilisez « chat serve --tls », ou un certificat avec un subjectAltName.",
+  "tls.key-not-proven":
+    "Le serveur {where} a montré le certificat d'empreinte {expected}, puis a refusé de prouver qu'il détient sa clé ou en a montré un autre ({message}). Il peut s'agir d'une machine qui s'intercale ; rien n'a été envoyé.",
+  "tls.hint.no-ca":
+    "Donnez le certificat du serveur (ou celui de son autorité) avec --ca FICHIER, ou utilisez --fingerprint avec l'empreinte affichée par le serveur.",
+  "tls.hint.ca":
+    "Il n'est pas signé par le certificat de « {file} ». Vérifiez ce fichier, ou utilisez --fingerprint avec l'empreinte affichée par le serveur.",
+  "tls.self-signed":
+    "Le serveur {where} utilise un certificat auto-signé, auquel cet ordinateur ne fait pas confiance. {hint}",
+  "tls.untrusted":
+    "Le certificat du serveur {where} n'est pas émis par une autorité à laquelle cet ordinateur fait confiance. {hint}",
+  "tls.wrong-name":
+    "Le certificat du serveur {where} n'est pas valable pour le nom « {hostname} »{holds}. Connectez-vous avec un nom qu'il contient, ou utilisez --fingerprint.",
+  "tls.wrong-name.holds": " (il est pour {names})",
+  "tls.expired":
+    "Le certificat du serveur {where} a expiré ou n'est pas encore valable. Vérifiez la date et l'heure sur les deux ordinateurs ; s'il a expiré, le serveur a besoin d'un nouveau certificat.",
+  "tls.refused": "Le certificat du serveur {where} a été refusé : {message}",
+  // --- chat connect (lib/client.ts, lib/terminal.ts) ----------------------
+  "client.cannot-reach.refused":
+    "Impossible de joindre {where} : connexion refusée. « chat serve » tourne-t-il bien là-bas, sur le port {port} ?",
+  "client.cannot-find-host":
+    "Hôte « {host} » introuvable : aucune machine de ce nom sur ce réseau. Vérifiez l'adresse affichée par le serveur.",
+  "client.cannot-reach.timeout":
+    "Impossible de joindre {where} : pas de réponse après {seconds} s. Êtes-vous sur le même réseau ?",
+  "client.cannot-reach.unreachable":
+    "Impossible de joindre {where} : réseau inaccessible. Êtes-vous connecté au réseau ?",
+  "client.cannot-reach.other": "Impossible de joindre {where} : {message}",
+  "client.silent":
+    "Le serveur {where} n'a rien dit pendant {seconds} s. Est-ce bien « chat serve » qui tourne sur le port {port} ?",
+  "client.silent.tls-hint":
+    " S'il a été lancé avec --tls, ajoutez --fingerprint ou --tls.",
+  "client.no-proto-answer":
+    "Le serveur {where} n'a pas répondu à « /proto {version} » en {seconds} s. Est-ce bien « chat serve » qui tourne sur le port {port} ?",
+  "client.closed.before-greeting":
+    "Le serveur {where} a fermé la connexion sans rien dire.",
+  "client.closed.before-proto":
+    "Le serveur {where} a fermé la connexion avant que la discussion ne commence.",
+  "client.closed.after-password":
+    "Le serveur {where} a fermé la connexion après le mot de passe.",
+  "client.refused.connection":
+    "Le serveur {where} a refusé la connexion : {reason}",
+  "client.refused.password":
+    "Le serveur {where} a refusé le mot de passe : {reason}",
+  "client.refused.name": "Le serveur a refusé le nom « {name} » : {reason}",
+  "client.older-server":
+    "Le serveur {where} est une version plus ancienne de chat, qui ne parle pas le protocole structuré. Utilisez la même version de chat que l'hôte.",
+  "client.protocol-version":
+    "Le serveur {where} parle la version {theirs} du protocole de chat, et ce chat connect la version {ours}. Utilisez la même version de chat que l'hôte.",
+  "client.password-prompt": "Mot de passe du salon sur {where} : ",
+  "client.password-needed":
+    "Le salon sur {where} demande un mot de passe : lancez chat connect dans un terminal pour le taper, ou définissez CHAT_PASSWORD.",
+  "client.disconnected": "Déconnecté de {where} : {why}.",
+  "client.why.shutdown": "le serveur s'est arrêté",
+  "client.why.silent": "le serveur ne répond plus (rien depuis {seconds} s)",
+  "client.why.closed": "le serveur a fermé la connexion",
+};

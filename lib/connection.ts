@@ -1,0 +1,234 @@
+/**
+ * One client connection: the glue between its socket's line reader, its
+ * outgoing queue and the room. It also holds what the room does not care
+ * about: which rendering this client reads (plain English, plain French, or
+ * the structured protocol after `/proto 1`), and whether it sends
+ * heartbeats.
+ *
+ * @module
+ */
+
+import { type LeaveReason, PROTOCOL_VERSIONS } from "./events.ts";
+import { readLines } from "./line_reader.ts";
+import type { OutgoingEvent, Rendering, Renderings } from "./outgoing.ts";
+import { type FlowControl, OutgoingQueue } from "./outgoing_queue.ts";
+import { decodeLine, type FramedLine, sanitizeText } from "./protocol.ts";
+import { parseClientJson } from "./render_json.ts";
+import type { Member, Peer, Room } from "./room.ts";
+
+/** How long a closing connection may take to write what is queued. */
+export const CLOSE_GRACE_MS = 1000;
+
+const PROTO_REQUEST = /^\/proto(?:\s+(\S*))?\s*$/i;
+
+/** Settings of one {@linkcode Connection}, shared by all of a server's. */
+export interface ConnectionSettings {
+  room: Room;
+  renderings: Renderings;
+  /** The plain-text rendering, in the server's language. */
+  textRendering: Rendering;
+  queueLimitBytes: number;
+  maxLineBytes: number;
+  flow: FlowControl;
+  /** `chat x.y.z`, told to structured clients. */
+  serverName: string;
+}
+
+/**
+ * A client connection: its reader feeds the room, the room's events go to
+ * its own queue, rendered for this client.
+ */
+export class Connection implements Peer {
+  readonly #conn: Deno.Conn;
+  readonly #settings: ConnectionSettings;
+  readonly #queue: OutgoingQueue;
+  readonly #onGone: () => void;
+  #rendering: Rendering;
+  readonly member: Member;
+  readonly connectedAt = performance.now();
+  /** When the last bytes arrived from this client. */
+  lastHeardAt = this.connectedAt;
+  /** True once the client sent a heartbeat: it promises to keep doing so. */
+  sendsHeartbeats = false;
+  #gone = false;
+
+  constructor(
+    conn: Deno.Conn,
+    address: string,
+    settings: ConnectionSettings,
+    onGone: () => void,
+  ) {
+    this.#conn = conn;
+    this.#settings = settings;
+    this.#onGone = onGone;
+    this.#rendering = settings.textRendering;
+    const tcp = conn as Partial<Deno.TcpConn>;
+    try {
+      // TLS connections lack these; plain TCP ones always have them.
+      tcp.setNoDelay?.(true);
+      // Lets the system notice a vanished peer (after its own long delay;
+      // heartbeats from `chat connect` notice much sooner).
+      tcp.setKeepAlive?.(true);
+    } catch { /* not fatal */ }
+    this.#queue = new OutgoingQueue(
+      conn,
+      settings.queueLimitBytes,
+      settings.flow,
+    );
+    this.member = settings.room.arrive(this, { address });
+    void this.#queue.done.then((end) =>
+      this.abort(end === "failed" ? "connection-lost" : undefined)
+    );
+    void this.#read();
+  }
+
+  /** True once this client reads the structured protocol. */
+  get structured(): boolean {
+    return this.#rendering === this.#settings.renderings.json;
+  }
+
+  send(event: OutgoingEvent): void {
+    if (this.#gone || this.#queue.closing) return;
+    if (!this.#queue.push(event.bytesFor(this.#rendering))) {
+      this.#dropSlowReader();
+    }
+  }
+
+  /** Writes what is queued, then closes; gives up after a grace period. */
+  close(): void {
+    if (this.#gone) return;
+    const timer = setTimeout(() => this.abort(), CLOSE_GRACE_MS);
+    void this.closeGracefully().finally(() => clearTimeout(timer));
+  }
+
+  /** Stops taking events, writes what is queued, then closes. */
+  async closeGracefully(): Promise<void> {
+    this.#queue.close();
+    await this.#queue.done;
+  }
+
+  /**
+   * Closes the socket at once, dropping anything queued, and takes the member
+   * out of the room with `reason` shown in the notice.
+   */
+  abort(reason?: LeaveReason): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    // Leave once the current broadcast has reached everyone, so that every
+    // member still sees the same events in the same order.
+    queueMicrotask(() => this.#settings.room.leave(this.member, reason));
+    this.#queue.abort();
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
+    this.#onGone();
+  }
+
+  /**
+   * Called by each sweep: true once a write has been waiting for the peer to
+   * read, with no write finishing, for `stalledMs`.
+   */
+  writeStalled(sweepMs: number, stalledMs: number): boolean {
+    return this.#queue.writeStalled(sweepMs, stalledMs);
+  }
+
+  /**
+   * Past the queue limit: what is queued is dropped and replaced by one line
+   * saying why, which reaches the client if its socket ever takes it.
+   */
+  #dropSlowReader(): void {
+    const room = this.#settings.room;
+    // The farewell is rendered for this client alone and queued in place of
+    // everything else.
+    const farewell = room.eventFor({
+      type: "disconnected",
+      reason: "too-slow",
+    });
+    this.#queue.replaceAndClose(farewell.bytesFor(this.#rendering));
+    queueMicrotask(() => room.leave(this.member, "too-slow"));
+    this.close();
+  }
+
+  async #read(): Promise<void> {
+    const end = await readLines(this.#conn, {
+      maxLineBytes: this.#settings.maxLineBytes,
+      ready: () => this.#settings.flow.ready(),
+      gone: () => this.#gone,
+      onBytes: () => this.lastHeardAt = performance.now(),
+      onLine: (line) => this.#receive(line),
+    });
+    if (this.#gone) return;
+    if (end === "failed") return this.abort("connection-lost");
+    this.#settings.room.leave(this.member);
+    this.close();
+  }
+
+  #receive(line: FramedLine): void {
+    const room = this.#settings.room;
+    if (line.kind === "oversize") {
+      return room.tellError(this.member, {
+        code: "line-too-long",
+        args: { limit: line.limitBytes },
+      });
+    }
+    const text = decodeLine(line.bytes);
+    if (this.structured && text.trimStart().startsWith("{")) {
+      const request = parseClientJson(text);
+      switch (request.type) {
+        case "invalid":
+          return room.tellError(this.member, request.error);
+        case "ping":
+          this.sendsHeartbeats = true;
+          return room.ping(this.member);
+        case "say":
+          return room.say(this.member, request.text);
+        case "line":
+          return this.#handleText(request.text);
+      }
+    }
+    this.#handleText(text);
+  }
+
+  #handleText(text: string): void {
+    const room = this.#settings.room;
+    const proto = PROTO_REQUEST.exec(text.trim());
+    if (proto) return this.#switchProtocol(proto[1] ?? "");
+    if (!this.sendsHeartbeats && text.trim().toLowerCase() === "/ping") {
+      this.sendsHeartbeats = true;
+    }
+    room.handleLine(this.member, text);
+  }
+
+  /**
+   * `/proto N`: from now on this client reads JSON Lines. The answer is
+   * JSON either way, so a client that asked can read it: the `proto` event,
+   * or an error naming the versions spoken here (and the client keeps the
+   * plain text).
+   */
+  #switchProtocol(asked: string): void {
+    const room = this.#settings.room;
+    const json = this.#settings.renderings.json;
+    const version = Number(asked);
+    if (!PROTOCOL_VERSIONS.includes(version)) {
+      const previous = this.#rendering;
+      this.#rendering = json;
+      room.tellError(this.member, {
+        code: "protocol-version",
+        args: {
+          asked: sanitizeText(asked).slice(0, 16),
+          supported: [...PROTOCOL_VERSIONS],
+        },
+      });
+      this.#rendering = previous;
+      return;
+    }
+    this.#rendering = json;
+    room.tell(this.member, {
+      type: "proto",
+      version,
+      versions: [...PROTOCOL_VERSIONS],
+      password: room.passwordNeeded(this.member),
+      server: this.#settings.serverName,
+    });
+  }
+}

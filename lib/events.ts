@@ -1,0 +1,153 @@
+/**
+ * What the room says, as typed events rather than sentences. The room
+ * produces these; each kind of client turns them into its own form at the
+ * edge: plain English or French text for `nc`, `telnet` and the course's
+ * Python clients (`render_text.ts`), JSON Lines for `chat connect` and the
+ * browser (`render_json.ts`). `docs/PROTOCOL.md` documents every type.
+ *
+ * @module
+ */
+
+/** Why someone left the room, or why the server disconnected them. */
+export type LeaveReason =
+  | "kicked"
+  | "banned"
+  | "flooding"
+  | "too-slow"
+  | "timed-out"
+  | "connection-lost";
+
+/** Every leave reason, for validation and catalogue tests. */
+export const LEAVE_REASONS: readonly LeaveReason[] = [
+  "kicked",
+  "banned",
+  "flooding",
+  "too-slow",
+  "timed-out",
+  "connection-lost",
+];
+
+/** Why a name was refused as malformed. */
+export type NameProblem = "empty" | "too-long" | "characters";
+
+/**
+ * Notices: something the server tells, with a code a client can translate
+ * and the arguments the sentence needs.
+ */
+export type Notice =
+  | { code: "greeting" }
+  | { code: "password-needed" }
+  | { code: "password-accepted" }
+  | { code: "no-password" }
+  | { code: "bye" }
+  | { code: "muted"; args: { name: string } }
+  | { code: "unmuted"; args: { name: string } }
+  | { code: "address-banned"; args: { address: string } };
+
+/** Errors: something this client did was refused. */
+export type ErrorNotice =
+  | { code: "unknown-command"; args: { command: string } }
+  | { code: "usage"; args: { command: string } }
+  | { code: "name-invalid"; args: { name: string; problem: NameProblem } }
+  | { code: "name-taken"; args: { name: string } }
+  | { code: "name-reserved"; args: { name: string } }
+  | { code: "same-name"; args: { name: string } }
+  | { code: "no-such-name"; args: { name: string } }
+  | { code: "password-first" }
+  | { code: "wrong-password" }
+  | { code: "password-timeout"; args: { seconds: number } }
+  | { code: "flooding"; args: { burst: number; rate: number } }
+  | { code: "muted" }
+  | { code: "host-only-topic" }
+  | { code: "cannot-moderate-host"; args: { command: string } }
+  | { code: "no-address"; args: { name: string } }
+  | { code: "already-muted"; args: { name: string } }
+  | { code: "not-muted"; args: { name: string } }
+  | { code: "line-too-long"; args: { limit: number } }
+  | { code: "full"; args: { max: number } }
+  | { code: "too-many-connections"; args: { limit: number } }
+  | { code: "banned" }
+  | { code: "bad-json" }
+  | { code: "unknown-type"; args: { type: string } }
+  | { code: "unknown-field"; args: { field: string } }
+  | { code: "bad-field"; args: { field: string } }
+  | {
+    code: "protocol-version";
+    args: { asked: string; supported: number[] };
+  };
+
+/** Every notice code. */
+export type NoticeCode = Notice["code"];
+/** Every error code. */
+export type ErrorCode = ErrorNotice["code"];
+
+/** One entry of `/help`: a command and how it is called. */
+export interface CommandInfo {
+  name: string;
+  /** Arguments in the server's English, e.g. `NAME TEXT`; "" for none. */
+  usage: string;
+  hostOnly: boolean;
+}
+
+/** One person in `/who`. */
+export interface WhoEntry {
+  name: string;
+  /** Where they connect from; only the host is told. */
+  address?: string;
+}
+
+/** The fields of each event type, before the room stamps it. */
+export type EventBody =
+  | { type: "message"; from: string; text: string }
+  | { type: "action"; from: string; text: string }
+  | { type: "private"; from: string; to: string; text: string }
+  | { type: "joined"; name: string }
+  | { type: "left"; name: string; reason?: LeaveReason }
+  | { type: "renamed"; from: string; to: string }
+  | { type: "topic"; topic?: string; by?: string }
+  | {
+    type: "welcome";
+    name: string;
+    online: string[];
+    watchers: number;
+    topic?: string;
+  }
+  | { type: "who"; online: WhoEntry[]; watchers: number }
+  | { type: "help"; commands: CommandInfo[] }
+  | ({ type: "notice" } & Notice)
+  | ({ type: "error" } & ErrorNotice)
+  | { type: "disconnected"; reason: LeaveReason }
+  | { type: "pong" }
+  | { type: "shutdown" }
+  | {
+    type: "proto";
+    version: number;
+    versions: number[];
+    password: boolean;
+    server: string;
+  };
+
+/** Every event type. */
+export type EventType = EventBody["type"];
+
+/**
+ * An event as sent: its body plus a sequence number (one counter per
+ * server run, increasing in the order events happen) and the server's time
+ * in milliseconds since 1970.
+ */
+export type ServerEvent = EventBody & { seq: number; time: number };
+
+/** The body of the event of type `T`. */
+export type BodyOf<T extends EventType> = Extract<EventBody, { type: T }>;
+
+/** The stamped event of type `T`. */
+export type EventOf<T extends EventType> = BodyOf<T> & {
+  seq: number;
+  time: number;
+};
+
+/** The structured protocol versions this program speaks. */
+export const PROTOCOL_VERSIONS: readonly number[] = [1];
+
+/** The newest structured protocol version, the one `chat connect` asks for. */
+export const PROTOCOL_VERSION = 1;

@@ -1,0 +1,137 @@
+/**
+ * The structured protocol (`docs/PROTOCOL.md`): events as JSON Lines for
+ * clients that asked with `/proto 1`, and what such a client may send back.
+ *
+ * @module
+ */
+
+import type { ErrorNotice, ServerEvent } from "./events.ts";
+import { sanitizeText } from "./protocol.ts";
+import { errorSentence, noticeSentence } from "./render_text.ts";
+
+/**
+ * The event as one JSON object (no newline): `type`, `seq` and `time` (ISO
+ * 8601) first, then the type's own fields. Notices and errors also carry
+ * `text`, their English sentence, for clients that do not know the code.
+ *
+ * @example
+ * ```ts
+ * import { renderJson } from "./render_json.ts";
+ * renderJson({ type: "message", from: "alice", text: "hi", seq: 7, time: 0 });
+ * // '{"type":"message","seq":7,"time":"1970-01-01T00:00:00.000Z","from":"alice","text":"hi"}'
+ * ```
+ */
+export function renderJson(event: ServerEvent): string {
+  const time = new Date(event.time).toISOString();
+  if (event.type === "message") {
+    // The common case, built directly: one event per line said.
+    return escapeLineSeparators(
+      `{"type":"message","seq":${event.seq},"time":"${time}","from":${
+        JSON.stringify(event.from)
+      },"text":${JSON.stringify(event.text)}}`,
+    );
+  }
+  const { type, seq, time: _time, ...fields } = event;
+  const extra = event.type === "notice"
+    ? { text: noticeSentence(event, "en") }
+    : event.type === "error"
+    ? { text: errorSentence(event, "en") }
+    : {};
+  return escapeLineSeparators(
+    JSON.stringify({ type, seq, time, ...fields, ...extra }),
+  );
+}
+
+const HAS_LINE_SEPARATOR = /[\u2028\u2029]/;
+const LINE_SEPARATORS = /[\u2028\u2029]/g;
+
+/**
+ * U+2028 and U+2029 are valid inside JSON strings, but some line readers
+ * (Python's `str.splitlines()`) split on them: send them escaped.
+ */
+function escapeLineSeparators(json: string): string {
+  return HAS_LINE_SEPARATOR.test(json)
+    ? json.replace(
+      LINE_SEPARATORS,
+      (char) => char === "\u2028" ? "\\u2028" : "\\u2029",
+    )
+    : json;
+}
+
+/** What a structured client's line asks for. */
+export type ClientRequest =
+  /** A line exactly as if typed in plain text: a message or a `/command`. */
+  | { type: "line"; text: string }
+  /** A message, never taken as a command even if it starts with `/`. */
+  | { type: "say"; text: string }
+  /** A heartbeat, answered with `pong`. */
+  | { type: "ping" }
+  /** Not a valid request: the error to answer with; nothing else happens. */
+  | { type: "invalid"; error: ErrorNotice };
+
+const REQUEST_FIELDS: Record<string, readonly string[]> = {
+  line: ["type", "text"],
+  say: ["type", "text"],
+  ping: ["type"],
+};
+
+/**
+ * Reads one line from a structured client that starts with `{`: a JSON
+ * object with a known `type` and only that type's fields.
+ *
+ * @example
+ * ```ts
+ * import { parseClientJson } from "./render_json.ts";
+ * parseClientJson('{"type":"say","text":"/not a command"}');
+ * // { type: "say", text: "/not a command" }
+ * parseClientJson('{"type":"say","txt":"oops"}');
+ * // { type: "invalid", error: { code: "unknown-field", args: { field: "txt" } } }
+ * ```
+ */
+export function parseClientJson(line: string): ClientRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return { type: "invalid", error: { code: "bad-json" } };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { type: "invalid", error: { code: "bad-json" } };
+  }
+  const object = value as Record<string, unknown>;
+  if (typeof object.type !== "string") {
+    return {
+      type: "invalid",
+      error: { code: "bad-field", args: { field: "type" } },
+    };
+  }
+  const fields = REQUEST_FIELDS[object.type];
+  if (!Object.hasOwn(REQUEST_FIELDS, object.type) || !fields) {
+    return {
+      type: "invalid",
+      error: {
+        code: "unknown-type",
+        args: { type: sanitizeText(object.type).slice(0, 64) },
+      },
+    };
+  }
+  for (const field of Object.keys(object)) {
+    if (!fields.includes(field)) {
+      return {
+        type: "invalid",
+        error: {
+          code: "unknown-field",
+          args: { field: sanitizeText(field).slice(0, 64) },
+        },
+      };
+    }
+  }
+  if (object.type === "ping") return { type: "ping" };
+  if (typeof object.text !== "string") {
+    return {
+      type: "invalid",
+      error: { code: "bad-field", args: { field: "text" } },
+    };
+  }
+  return { type: object.type as "line" | "say", text: object.text };
+}

@@ -1,0 +1,204 @@
+/**
+ * Events as plain text lines, for `nc`, `telnet`, the course's Python
+ * clients and the host's console: in English, byte for byte the format the
+ * README documents, or in French. Chat lines (`alice: hi`, `* alice waves`)
+ * are the same in both; everything from the server starts with `*** `, which
+ * no user's line can (names cannot contain `*`).
+ *
+ * @module
+ */
+
+import type { ErrorNotice, Notice, ServerEvent } from "./events.ts";
+import { CATALOG_EN as CATALOG_KEYS } from "./catalog_en.ts";
+import { type Lang, type MessageKey, t } from "./i18n.ts";
+import { MAX_NAME_LENGTH } from "./protocol.ts";
+
+/** Prefix of every line that comes from the server rather than a user. */
+export const NOTICE_PREFIX = "*** ";
+
+/**
+ * The event as the lines a plain-text client reads, joined with `\n` and
+ * without a final one. A `proto` event has no plain form: it gives "".
+ *
+ * @example
+ * ```ts
+ * import { renderText } from "./render_text.ts";
+ * renderText({ type: "joined", name: "bob", seq: 1, time: 0 }, "en"); // "*** bob joined"
+ * renderText({ type: "joined", name: "bob", seq: 1, time: 0 }, "fr"); // "*** bob a rejoint le salon"
+ * ```
+ */
+export function renderText(event: ServerEvent, lang: Lang): string {
+  switch (event.type) {
+    case "message":
+      return `${event.from}: ${event.text}`;
+    case "action":
+      return `* ${event.from} ${event.text}`;
+    case "private":
+      return `${
+        t(lang, "private.prefix")
+      } ${event.from} -> ${event.to}: ${event.text}`;
+    case "proto":
+      return "";
+    default:
+      return NOTICE_PREFIX + noticeText(event, lang);
+  }
+}
+
+/**
+ * What the server says in a notice, error or announcement, without the
+ * `*** ` prefix; several lines for `/help`.
+ *
+ * @example
+ * ```ts
+ * import { noticeText } from "./render_text.ts";
+ * noticeText({ type: "pong", seq: 1, time: 0 }, "en"); // "pong"
+ * ```
+ */
+export function noticeText(event: ServerEvent, lang: Lang): string {
+  switch (event.type) {
+    case "joined":
+      return t(lang, "joined", { name: event.name });
+    case "left":
+      return event.reason
+        ? t(lang, "left.reason", {
+          name: event.name,
+          reason: t(lang, `reason.${event.reason}`),
+        })
+        : t(lang, "left", { name: event.name });
+    case "renamed":
+      return t(lang, "renamed", { from: event.from, to: event.to });
+    case "topic":
+      if (event.by !== undefined && event.topic !== undefined) {
+        return t(lang, "topic.set", { by: event.by, topic: event.topic });
+      }
+      return event.topic
+        ? t(lang, "topic.is", { topic: event.topic })
+        : t(lang, "topic.none");
+    case "welcome":
+      return t(lang, "welcome", {
+        name: event.name,
+        count: event.online.length,
+        names: event.online.join(", "),
+      }) +
+        (event.topic ? t(lang, "welcome.topic", { topic: event.topic }) : "") +
+        t(lang, "welcome.end");
+    case "who":
+      return t(lang, "who", {
+        count: event.online.length,
+        names: event.online.map((entry) =>
+          entry.address === undefined
+            ? entry.name
+            : t(lang, "who.address", entry as { name: string; address: string })
+        ).join(", "),
+      }) +
+        (event.watchers > 0
+          ? t(
+            lang,
+            event.watchers === 1 ? "who.watchers.one" : "who.watchers.other",
+            { count: event.watchers },
+          )
+          : "");
+    case "help":
+      return [
+        t(lang, "help.title"),
+        ...event.commands.map((command) => {
+          const usage = usageOf(command.name, lang, command.usage);
+          const synopsis = `/${command.name}${usage ? " " + usage : ""}`;
+          return `${NOTICE_PREFIX}  ${synopsis.padEnd(15)} ${
+            commandHelp(command.name, lang)
+          }`;
+        }),
+        NOTICE_PREFIX + t(lang, "help.footer"),
+      ].join("\n");
+    case "notice":
+      return noticeSentence(event, lang);
+    case "error":
+      return t(lang, "error", { text: errorSentence(event, lang) });
+    case "disconnected":
+      return t(lang, "disconnected", {
+        reason: t(lang, `disconnected.${event.reason}`),
+      });
+    case "pong":
+      return t(lang, "pong");
+    case "shutdown":
+      return t(lang, "shutdown");
+    case "message":
+    case "action":
+    case "private":
+    case "proto":
+      return renderText(event, lang);
+  }
+}
+
+/**
+ * The sentence of a notice, in `lang`.
+ *
+ * @example
+ * ```ts
+ * import { noticeSentence } from "./render_text.ts";
+ * noticeSentence({ code: "bye" }, "fr"); // "Au revoir !"
+ * ```
+ */
+export function noticeSentence(notice: Notice, lang: Lang): string {
+  return t(
+    lang,
+    `notice.${notice.code}`,
+    "args" in notice ? notice.args : undefined,
+  );
+}
+
+/**
+ * The sentence of an error, in `lang`, without the `error: ` in front.
+ *
+ * @example
+ * ```ts
+ * import { errorSentence } from "./render_text.ts";
+ * errorSentence({ code: "name-taken", args: { name: "bob" } }, "en");
+ * // 'the name "bob" is taken. Try another one.'
+ * ```
+ */
+export function errorSentence(error: ErrorNotice, lang: Lang): string {
+  switch (error.code) {
+    case "usage":
+      return t(lang, "error.usage", {
+        command: error.args.command,
+        usage: usageOf(error.args.command, lang, ""),
+      }).trimEnd();
+    case "name-invalid":
+      return t(lang, "error.name-invalid", {
+        name: error.args.name,
+        problem: t(lang, `name.${error.args.problem}`, {
+          max: MAX_NAME_LENGTH,
+        }),
+      });
+    case "full":
+      return t(
+        lang,
+        error.args.max === 1 ? "error.full.one" : "error.full.other",
+        error.args,
+      );
+    case "protocol-version":
+      return t(lang, "error.protocol-version", {
+        asked: error.args.asked,
+        supported: error.args.supported.join(", "),
+      });
+    default:
+      return t(
+        lang,
+        `error.${error.code}`,
+        "args" in error ? error.args : undefined,
+      );
+  }
+}
+
+/** A command's arguments in `lang`, or `fallback` for one we do not know. */
+function usageOf(command: string, lang: Lang, fallback: string): string {
+  const key = `usage.${command}` as MessageKey;
+  return key in CATALOG_KEYS ? t(lang, key) : fallback;
+}
+
+/** What a command does, in `lang`; "" for one we do not know. */
+function commandHelp(command: string, lang: Lang): string {
+  const key = `command.${command}` as MessageKey;
+  return key in CATALOG_KEYS ? t(lang, key) : "";
+}
