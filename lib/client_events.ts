@@ -135,21 +135,6 @@ export function parseServerEvent(line: string): ServerEvent | undefined {
   return event as unknown as ServerEvent;
 }
 
-/**
- * A copy of the event with `sanitizeText` applied to every string in it:
- * nothing left that could move the cursor, change colours or reorder text.
- *
- * @example
- * ```ts
- * import { sanitizeEvent } from "./client_events.ts";
- * sanitizeEvent({ type: "message", from: "bob", text: "\x1b[2Jhi", seq: 1, time: 0 });
- * // { type: "message", from: "bob", text: "hi", seq: 1, time: 0 }
- * ```
- */
-export function sanitizeEvent<T extends ServerEvent>(event: T): T {
-  return sanitizeStrings(event) as T;
-}
-
 /** A copy of a JSON value with `sanitizeText` applied to every string. */
 function sanitizeStrings(value: unknown): unknown {
   if (typeof value === "string") return sanitizeText(value);

@@ -20,6 +20,7 @@ import type { Member, Peer, Room } from "./room.ts";
 export const CLOSE_GRACE_MS = 1000;
 
 const PROTO_REQUEST = /^\/proto(?:\s+(\S*))?\s*$/i;
+const SLASH = 0x2f;
 
 /** Settings of one {@linkcode Connection}, shared by all of a server's. */
 export interface ConnectionSettings {
@@ -190,13 +191,17 @@ export class Connection implements Peer {
   }
 
   #handleText(text: string): void {
-    const room = this.#settings.room;
-    const proto = PROTO_REQUEST.exec(text.trim());
-    if (proto) return this.#switchProtocol(proto[1] ?? "");
-    if (!this.sendsHeartbeats && text.trim().toLowerCase() === "/ping") {
-      this.sendsHeartbeats = true;
+    // Only lines that start with "/" (after blanks) can be /proto or /ping.
+    const start = text.charCodeAt(0) === SLASH ? text : text.trimStart();
+    if (start.charCodeAt(0) === SLASH) {
+      const trimmed = start.trimEnd();
+      const proto = PROTO_REQUEST.exec(trimmed);
+      if (proto) return this.#switchProtocol(proto[1] ?? "");
+      if (!this.sendsHeartbeats && trimmed.toLowerCase() === "/ping") {
+        this.sendsHeartbeats = true;
+      }
     }
-    room.handleLine(this.member, text);
+    this.#settings.room.handleLine(this.member, text);
   }
 
   /**

@@ -177,6 +177,10 @@ const ESCAPE_SEQUENCE =
 const UNSAFE_CHARACTERS =
   // deno-lint-ignore no-control-regex -- matching control characters is the point
   /[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// The same characters, ESC among them (so every escape sequence), found once.
+const HAS_UNSAFE_CHARACTER =
+  // deno-lint-ignore no-control-regex -- matching control characters is the point
+  /[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 /**
  * Removes everything that could change how a terminal shows text: ANSI
@@ -189,6 +193,8 @@ const UNSAFE_CHARACTERS =
  * ```
  */
 export function sanitizeText(text: string): string {
+  // Most lines have nothing to remove: one scan says so.
+  if (!HAS_UNSAFE_CHARACTER.test(text)) return text;
   return text.replace(ESCAPE_SEQUENCE, "").replace(UNSAFE_CHARACTERS, "");
 }
 

@@ -8,7 +8,8 @@
 
 import * as readline from "node:readline";
 import process from "node:process";
-import { eventText, sanitizeEvent } from "./client_events.ts";
+import { eventText } from "./client_events.ts";
+import { sanitizeText } from "./protocol.ts";
 import type { ServerEvent } from "./events.ts";
 import type { Lang } from "./i18n.ts";
 
@@ -65,24 +66,27 @@ export function formatEvent(
   event: ServerEvent,
   options: { lang: Lang; ownName: string; color: boolean },
 ): string {
-  // Everything from the server is cleaned before it reaches the screen.
-  const clean = sanitizeEvent(event);
-  const plain = eventText(clean, options.lang);
+  // Everything from the server is cleaned before it reaches the screen:
+  // the rendered line (each line of /help), and the parts coloured below.
+  const rendered = eventText(event, options.lang);
+  const plain = rendered.includes("\n")
+    ? rendered.split("\n").map(sanitizeText).join("\n")
+    : sanitizeText(rendered);
   if (!options.color) return plain;
   const isOwn = (name: string) =>
     name.toLowerCase() === options.ownName.toLowerCase();
   const style = (name: string) => (isOwn(name) ? BOLD : "") + nameColor(name);
-  switch (clean.type) {
+  switch (event.type) {
     case "message":
     case "action": {
       // `from: text` or `* from text`: the name is where the line starts.
-      const start = clean.type === "action" ? 2 : 0;
-      const end = start + clean.from.length;
-      return plain.slice(0, start) + style(clean.from) + clean.from + RESET +
-        plain.slice(end);
+      const from = sanitizeText(event.from);
+      const start = event.type === "action" ? 2 : 0;
+      return plain.slice(0, start) + style(from) + from + RESET +
+        plain.slice(start + from.length);
     }
     case "private": {
-      const head = plain.length - clean.text.length;
+      const head = plain.length - sanitizeText(event.text).length;
       return MAGENTA + plain.slice(0, head) + RESET + plain.slice(head);
     }
     case "error":

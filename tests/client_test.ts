@@ -575,6 +575,9 @@ Deno.test("a French chat connect against an English server shows the room in Fre
   await bob.send("hello alice");
   await bob.send("/msg alice psst");
   await bob.send("/me waves");
+  // Bob's lines and Alice's /nick come over two connections: let Bob's
+  // arrive first, so the order below is the server's, not a race.
+  await alice.stdout.waitFor("* bob waves");
   await alice.type("/nick alicia");
   // The server itself still speaks English to plain-text clients.
   await bob.received.waitFor("*** alice is now known as alicia");
