@@ -2,10 +2,16 @@
  * The load generator: one run of one scenario against one running server.
  *
  * Clients connect in batches and join (`/nick bN`, then wait for the
- * welcome or rename notice; against ncat, connected is joined). Once every
- * client has joined and the room has gone quiet, the senders send for the
- * scenario's duration, either at a fixed rate spread evenly in time or as
- * fast as their sockets take the lines. Every client (the senders too) reads
+ * welcome or rename notice; against ncat, connected is joined). When the
+ * server's plan says so, every other client (odd indices) first sends
+ * `/proto 1` and from the server's `proto` answer on reads JSON Lines
+ * (`structured.ts`), checking each message's token exactly as a plain
+ * client does, and each event's `seq` for increase. Lines a server sends a
+ * connection before it has joined (a watcher gets the room's lines) only
+ * matter for spotting its welcome or an error. Once every client has joined
+ * and the room has gone quiet, the senders send for the scenario's duration,
+ * either at a fixed rate spread evenly in time or as fast as their sockets
+ * take the lines. Every client (the senders too) reads
  * and checks every line; afterwards the run waits (bounded) for the last
  * deliveries, reads the server's CPU time and peak memory, and, in the
  * stalled scenario, drains the stalled clients to see which the server
@@ -35,9 +41,16 @@ import {
   SequenceTracker,
 } from "./stats.ts";
 import {
+  classifyJsonLine,
+  type JsonEvent,
+  type JsonInfo,
+  PROTO_REQUEST,
+} from "./structured.ts";
+import {
   classifyLine,
   clientName,
   formatMessage,
+  LINE_BROKEN,
   LINE_MESSAGE,
   LINE_NOTICE,
   LineScanner,
@@ -69,6 +82,7 @@ const FULL_SPEED_BATCH = 50;
 const LINE_BYTES = MESSAGE_BYTES + 1;
 /** Broken lines kept as examples for the report. */
 const BROKEN_SAMPLES = 5;
+const BRACE_OPEN = 0x7b;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -95,6 +109,8 @@ class RunStats {
   lastDeliveryMs = 0;
   bytesReceived = 0;
   lastByteMs = 0;
+  /** Structured events whose `seq` was not above the one before. */
+  seqErrors = 0;
   readonly latency = new LatencyRecorder();
   readonly brokenSamples: string[] = [];
 }
@@ -102,12 +118,15 @@ class RunStats {
 /** Arrival time, in microseconds, of the chunk being scanned. */
 let chunkMicros = 0;
 const token: Token = { sender: 0, seq: 0, sentMicros: 0 };
+const jsonInfo: JsonInfo = { seq: 0, event: null };
 
 /** One TCP client of the bench. */
 class BenchClient {
   readonly index: number;
   readonly name: string;
   readonly stalled: boolean;
+  /** Speaks the structured protocol (JSON Lines) instead of plain text. */
+  readonly structured: boolean;
   readonly tracker: SequenceTracker;
   conn: Deno.TcpConn | undefined;
   joined = false;
@@ -116,6 +135,8 @@ class BenchClient {
   lastByteMs = 0;
   /** Bytes fully handed to the socket, for sent-line counting. */
   bytesSent = 0;
+  /** Lines from others this client got while measuring. */
+  deliveries = 0;
   readonly #stats: RunStats;
   readonly #senders: number;
   readonly #bufferBytes: number;
@@ -124,11 +145,18 @@ class BenchClient {
   #paused = false;
   #resume: (() => void) | undefined;
   #onJoined: (() => void) | undefined;
+  #onJoinFailed: ((error: Error) => void) | undefined;
+  #failed = false;
+  /** Structured only: the server has answered `/proto 1`. */
+  #switched = false;
+  /** Structured only: the `seq` of the last event. */
+  #lastSeq = -1;
 
   constructor(
     index: number,
     options: {
       stalled: boolean;
+      structured: boolean;
       senders: number;
       bufferBytes: number;
       stats: RunStats;
@@ -137,6 +165,7 @@ class BenchClient {
     this.index = index;
     this.name = clientName(index);
     this.stalled = options.stalled;
+    this.structured = options.structured;
     this.tracker = new SequenceTracker(Math.max(1, options.senders));
     this.#stats = options.stats;
     this.#senders = options.senders;
@@ -149,9 +178,17 @@ class BenchClient {
     );
   }
 
-  /** Connects, starts reading and, when the server wants it, asks for a name. */
+  /**
+   * Connects, starts reading and, when the server wants it, asks for a name;
+   * a structured client first asks for the structured protocol, in the same
+   * write.
+   */
   async connect(port: number, joins: boolean): Promise<void> {
-    const joined = new Promise<void>((resolve) => this.#onJoined = resolve);
+    const joined = new Promise<void>((resolve, reject) => {
+      this.#onJoined = resolve;
+      this.#onJoinFailed = reject;
+    });
+    joined.catch(() => {}); // awaited below; the read loop may reject first
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     this.conn = conn;
     try {
@@ -159,7 +196,12 @@ class BenchClient {
     } catch { /* not fatal */ }
     this.#readLoop(conn);
     if (joins) {
-      await this.write(encoder.encode(`/nick ${this.name}\n`));
+      const nick = `/nick ${this.name}\n`;
+      await this.write(
+        encoder.encode(
+          this.structured ? `${PROTO_REQUEST}\n${nick}` : nick,
+        ),
+      );
       await joined;
     } else {
       this.#markJoined();
@@ -199,6 +241,13 @@ class BenchClient {
     this.#onJoined?.();
   }
 
+  #failJoin(problem: string): void {
+    if (this.#failed) return; // the first problem is the one to report
+    this.#failed = true;
+    this.joinProblem = problem;
+    this.#onJoinFailed?.(new Error(`${this.name}: ${problem}`));
+  }
+
   async #readLoop(conn: Deno.TcpConn): Promise<void> {
     const buffer = new Uint8Array(this.#bufferBytes);
     const stats = this.#stats;
@@ -225,9 +274,16 @@ class BenchClient {
   }
 
   #line(bytes: Uint8Array, start: number, end: number): void {
+    if (this.structured) {
+      this.#jsonLine(bytes, start, end);
+      return;
+    }
     const kind = classifyLine(bytes, start, end, token);
     const stats = this.#stats;
     if (!this.joined) {
+      // A server may send a connection the room's lines before it joins
+      // (it watches): only its welcome or an error matters here.
+      if (kind !== LINE_NOTICE) return;
       const text = decoder.decode(bytes.subarray(start, end));
       if (this.#joinPattern.test(text)) this.#markJoined();
       else if (text.startsWith("*** error")) this.joinProblem = text;
@@ -235,16 +291,7 @@ class BenchClient {
     }
     if (!stats.measuring || this.stalled) return;
     if (kind === LINE_MESSAGE) {
-      if (token.sender >= this.#senders) {
-        this.#broken(bytes, start, end); // not one of this run's senders
-      } else if (token.sender === this.index) {
-        stats.echoes++;
-      } else {
-        stats.deliveries++;
-        stats.lastDeliveryMs = chunkMicros / 1000;
-        stats.latency.add(chunkMicros - token.sentMicros);
-        this.tracker.record(token.sender, token.seq);
-      }
+      this.#message(bytes, start, end);
     } else if (kind === LINE_NOTICE) {
       stats.notices++;
       if (
@@ -257,6 +304,83 @@ class BenchClient {
     }
   }
 
+  /**
+   * A line to a structured client: before the server's `proto` answer,
+   * plain-text room lines (skipped); then one JSON event per line.
+   */
+  #jsonLine(bytes: Uint8Array, start: number, end: number): void {
+    const stats = this.#stats;
+    if (!this.#switched) {
+      if (bytes[start] === BRACE_OPEN) {
+        const kind = classifyJsonLine(bytes, start, end, token, jsonInfo);
+        if (kind === LINE_NOTICE && jsonInfo.event!.type === "proto") {
+          this.#switched = true;
+          this.#lastSeq = jsonInfo.seq;
+          const version = jsonInfo.event!.version;
+          if (version !== 1) {
+            this.#failJoin(
+              `the server switched to protocol version ${version}`,
+            );
+          }
+          return;
+        }
+      }
+      if (classifyLine(bytes, start, end, token) !== LINE_NOTICE) return;
+      const text = decoder.decode(bytes.subarray(start, end));
+      if (this.#joinPattern.test(text)) {
+        this.#failJoin(
+          "joined in plain text without answering /proto 1: the server does not speak the structured protocol",
+        );
+      } else if (text.startsWith("*** error")) {
+        this.#failJoin(`the server answered /proto 1 with: ${text}`);
+      }
+      return;
+    }
+    const kind = classifyJsonLine(bytes, start, end, token, jsonInfo);
+    if (kind !== LINE_BROKEN) {
+      if (jsonInfo.seq <= this.#lastSeq) stats.seqErrors++;
+      this.#lastSeq = jsonInfo.seq;
+    }
+    const event = jsonInfo.event;
+    if (!this.joined) {
+      if (kind !== LINE_NOTICE) return;
+      if (
+        (event!.type === "welcome" && event!.name === this.name) ||
+        (event!.type === "renamed" && event!.to === this.name)
+      ) {
+        this.#markJoined();
+      } else if (event!.type === "error") {
+        this.joinProblem = `error ${event!.code}: ${event!.text}`;
+      }
+      return;
+    }
+    if (!stats.measuring || this.stalled) return;
+    if (kind === LINE_MESSAGE) {
+      this.#message(bytes, start, end);
+    } else if (kind === LINE_NOTICE) {
+      stats.notices++;
+      if (isTooSlowLeave(event!)) stats.tooSlowNotices++;
+    } else {
+      this.#broken(bytes, start, end);
+    }
+  }
+
+  /** A whole message, its token in `token`. */
+  #message(bytes: Uint8Array, start: number, end: number): void {
+    const stats = this.#stats;
+    if (token.sender >= this.#senders) {
+      this.#broken(bytes, start, end); // not one of this run's senders
+    } else if (token.sender === this.index) {
+      stats.echoes++;
+    } else {
+      stats.deliveries++;
+      this.deliveries++;
+      stats.lastDeliveryMs = chunkMicros / 1000;
+      stats.latency.add(chunkMicros - token.sentMicros);
+      this.tracker.record(token.sender, token.seq);
+    }
+  }
+
   #broken(bytes: Uint8Array, start: number, end: number): void {
     const stats = this.#stats;
     stats.broken++;
@@ -266,6 +390,11 @@ class BenchClient {
       );
     }
   }
+}
+
+/** The structured form of `*** bN left (too slow)`. */
+function isTooSlowLeave(event: JsonEvent): boolean {
+  return event.type === "left" && event.reason === "too-slow";
 }
 
 /**
@@ -344,12 +473,13 @@ async function joinAll(
       if (joins) joined = clients.filter((client) => client.joined).length;
       const problem = clients.find((client) => client.joinProblem)
         ?.joinProblem;
+      const message = (error as Error).message;
       throw new Error(
-        `${joined} of ${clients.length} clients joined: ${
-          (error as Error).message
-        }${problem ? `; a client got: ${problem}` : ""}${
-          server.stderr() ? `; server said: ${server.stderr()}` : ""
-        }`,
+        `${joined} of ${clients.length} clients joined: ${message}${
+          problem && !message.includes(problem)
+            ? `; a client got: ${problem}`
+            : ""
+        }${server.stderr() ? `; server said: ${server.stderr()}` : ""}`,
       );
     }
   }
@@ -450,6 +580,9 @@ export async function runScenario(
     (_, index) =>
       new BenchClient(index, {
         stalled: index >= scenario.clients,
+        // Every other client, when the server speaks the structured protocol.
+        structured: server.plan.structured && server.plan.joins &&
+          index % 2 === 1,
         senders: scenario.senders,
         bufferBytes,
         stats,
@@ -480,6 +613,9 @@ export async function runScenario(
     const generatorCpuStart = cpuSeconds("self");
     const machineCpuStart = machineBusySeconds();
     const start = performance.now();
+    // From here on bytesSent counts message lines only (the same bytes
+    // whichever protocol a client reads), not /proto and /nick.
+    for (const client of clients) client.bytesSent = 0;
     stats.measuring = true;
 
     if (scenario.senders === 0) {
@@ -493,12 +629,10 @@ export async function runScenario(
       );
     }
     const loadEnd = performance.now();
+    const linesOf = (client: BenchClient) =>
+      Math.floor(client.bytesSent / LINE_BYTES);
     const linesSent = () =>
-      senders.reduce(
-        (sum, sender) => sum + Math.floor(sender.bytesSent / LINE_BYTES),
-        0,
-      );
-    // The /nick lines are in bytesSent too: a few bytes, never a whole line.
+      senders.reduce((sum, sender) => sum + linesOf(sender), 0);
     const expected = () => linesSent() * (readers.length - 1);
     if (scenario.senders > 0) {
       let last = -1;
@@ -529,6 +663,16 @@ export async function runScenario(
     );
     const latency = stats.latency.summary();
     const ratio = deliveryRatio(stats.deliveries, lines, readers.length);
+    // Each half's own delivery ratio, when some clients spoke JSON.
+    const jsonClients = clients.filter((client) => client.structured).length;
+    const halfRatio = (structured: boolean) => {
+      const half = readers.filter((c) => c.structured === structured);
+      const wanted = half.reduce((sum, c) => sum + lines - linesOf(c), 0);
+      return jsonClients === 0 || wanted === 0 ? null : (half.reduce(
+        (sum, c) => sum + c.deliveries,
+        0,
+      ) / wanted) * 100;
+    };
     Object.assign(figures, {
       linesSent: lines,
       offeredLinesPerSec: scenario.senders ? lines / loadSeconds : null,
@@ -545,6 +689,10 @@ export async function runScenario(
       outOfOrder: readers.reduce((sum, c) => sum + c.tracker.outOfOrder, 0),
       duplicates: readers.reduce((sum, c) => sum + c.tracker.duplicates, 0),
       brokenLines: stats.broken,
+      jsonClients,
+      jsonDeliveryRatioPct: halfRatio(true),
+      plainDeliveryRatioPct: halfRatio(false),
+      jsonSeqErrors: jsonClients === 0 ? null : stats.seqErrors,
       echoes: stats.echoes,
       notices: stats.notices,
       tooSlowNotices: stats.tooSlowNotices,

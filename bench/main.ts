@@ -10,6 +10,7 @@
  * deno task bench --only class,hall  # some scenarios
  * deno task bench --runs 5 --no-ncat
  * deno task bench --only class --runs 1 --no-ncat --cpu-prof /tmp/prof
+ * deno task bench --structured --baseline HEAD~1  # issue 8's comparison
  * ```
  *
  * Scenarios (see `scenarios.ts`): `small` 10 clients, 10 senders x 100
@@ -22,7 +23,14 @@
  * `main.ts` with its limits lifted (only the options its `--help` lists), and
  * `ncat --broker` when `/usr/bin/ncat` exists (`apt-get install ncat`). With
  * `taskset` and 2 cores, the server runs on CPU 0 and this generator on
- * CPU 1. Every message is 100 bytes and carries a token
+ * CPU 1. With `--baseline REF`, commit REF of this repository is exported
+ * (`git archive`) into a temporary folder, removed afterwards, and its
+ * `main.ts` is measured too, as `chat@<commit>`, in the same runs,
+ * interleaved with the others. With `--structured`, every other client of
+ * our server (odd indices, senders included) sends `/proto 1` before its
+ * `/nick` and reads JSON Lines (see `structured.ts`); the others, and every
+ * client of ncat and of the earlier commit, read plain text. Senders send
+ * the same bytes either way. Every message is 100 bytes and carries a token
  * `T<sender>.<seq>.<sendMicros>.<check>:` (see `token.ts`); every client
  * checks every line it gets, and a line that is not one whole message is
  * counted as spliced/broken. Deliveries count lines to others only (ncat
@@ -32,9 +40,11 @@
  * machine used meanwhile (kernel work for loopback traffic included), to
  * show when a run was disturbed.
  *
- * Output: one table per scenario on stdout (medians of the runs, both
- * servers, ratio chat/ncat), the issue's targets marked MET or MISS, and
- * `bench/results.json` with every run's figures. Progress goes to stderr.
+ * Output: one table per scenario on stdout (medians of the runs, every
+ * server, ratios chat/ncat and chat/base), the issues' targets marked MET
+ * or MISS (issue 8's: CPU per delivery in `class` and `hall` within 10% of
+ * the earlier commit's and below ncat's), and `bench/results.json` with
+ * every run's figures. Progress goes to stderr.
  * Linux only: CPU time and peak memory come from `/proc`, which Deno reads
  * only with `--allow-all`.
  *
@@ -44,6 +54,7 @@
 import { parseArgs } from "node:util";
 import { type RunResult, runScenario } from "./load.ts";
 import {
+  evaluateBaselineTargets,
   evaluateTargets,
   type ScenarioResults,
   scenarioTable,
@@ -53,10 +64,13 @@ import {
 import { type Scenario, SCENARIO_NAMES, scenarios } from "./scenarios.ts";
 import {
   canPin,
+  exportCommit,
+  type ExportedCommit,
   gitState,
   pinGenerator,
   planChat,
   planNcat,
+  removeFolder,
   type ServerPlan,
   sourceFingerprint,
   startServer,
@@ -68,14 +82,20 @@ const RESULTS = new URL("./results.json", import.meta.url);
 
 const HELP =
   `Usage: deno task bench [--quick] [--only NAMES] [--runs N] [--no-ncat]
-                        [--cpu-prof DIR]
+                        [--structured] [--baseline REF] [--cpu-prof DIR]
 
   --quick        one short run of each scenario (about a minute)
   --only NAMES   comma-separated scenarios: ${SCENARIO_NAMES.join(", ")}
   --runs N       runs per scenario and server (default 3, or 1 with --quick)
-  --no-ncat      measure our server only
-  --cpu-prof DIR run our server under deno's --cpu-prof, writing one V8 CPU
-                 profile per run into DIR (the figures then include its cost)`;
+  --no-ncat      do not measure ncat --broker
+  --structured   every other client of our server speaks the structured
+                 protocol (/proto 1, JSON Lines), the others plain text
+  --baseline REF also measure the server of git commit REF (e.g. HEAD~1),
+                 exported into a temporary folder, as chat@<commit>; its
+                 clients speak plain text
+  --cpu-prof DIR run our server(s) under deno's --cpu-prof, writing one V8
+                 CPU profile per run into DIR (the figures then include its
+                 cost)`;
 
 function options() {
   const { values } = parseArgs({
@@ -85,6 +105,8 @@ function options() {
       only: { type: "string" },
       runs: { type: "string" },
       "no-ncat": { type: "boolean" },
+      structured: { type: "boolean" },
+      baseline: { type: "string" },
       "cpu-prof": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -111,6 +133,8 @@ function options() {
     runs,
     only,
     ncat: !values["no-ncat"],
+    structured: values.structured ?? false,
+    baseline: values.baseline,
     profileDir: values["cpu-prof"],
   };
 }
@@ -123,7 +147,9 @@ async function measure(
   plan: ServerPlan,
   scenario: Scenario,
 ): Promise<RunResult> {
-  const source = plan.kind === "chat" ? await sourceFingerprint() : undefined;
+  const source = plan.kind === "chat"
+    ? await sourceFingerprint(plan.root)
+    : undefined;
   let server;
   try {
     server = await startServer(plan);
@@ -174,26 +200,83 @@ async function otherLoadPercent(): Promise<number> {
   return Math.max(0, other) * 100;
 }
 
+/** Which protocol each server's clients speak, for the report. */
+function clientModes(plans: ServerPlan[]): string {
+  if (!plans.some((plan) => plan.structured)) return "";
+  return plans.map((plan) =>
+    `${plan.name}: ${
+      plan.structured
+        ? "every other client on JSON Lines (/proto 1), the rest plain text"
+        : "all plain text"
+    }`
+  ).join("; ");
+}
+
 async function main(): Promise<void> {
   const opts = options();
+  let baseline: ExportedCommit | undefined;
+  // The exported commit is removed however the bench ends, ^C included.
+  const interrupted = () => {
+    if (baseline) removeFolder(baseline.folder);
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", interrupted);
+  try {
+    if (opts.baseline) baseline = await exportCommit(opts.baseline);
+    await bench(opts, baseline);
+  } finally {
+    Deno.removeSignalListener("SIGINT", interrupted);
+    if (baseline) removeFolder(baseline.folder);
+  }
+}
+
+async function bench(
+  opts: ReturnType<typeof options>,
+  baseline: ExportedCommit | undefined,
+): Promise<void> {
   const started = performance.now();
   const otherLoad = await otherLoadPercent();
   const pinnedOk = await pinGenerator();
   if (opts.profileDir) await Deno.mkdir(opts.profileDir, { recursive: true });
-  const plans: ServerPlan[] = [await planChat(opts.profileDir)];
+  const plans: ServerPlan[] = [
+    await planChat({
+      profileDir: opts.profileDir,
+      structured: opts.structured,
+    }),
+  ];
+  const baselineName = baseline ? `chat@${baseline.short}` : undefined;
+  if (baseline) {
+    plans.push(
+      await planChat({
+        profileDir: opts.profileDir,
+        root: baseline.folder,
+        name: baselineName,
+      }),
+    );
+  }
   const ncat = opts.ncat ? await planNcat() : null;
   if (ncat) plans.push(ncat);
+  const modes = clientModes(plans);
 
   const header = [
     `chat bench${opts.quick ? " --quick" : ""}, ${new Date().toISOString()}`,
     `servers: ${plans.map((plan) => plan.version).join("; ")}`,
     `our server's source: ${await gitState()}; fingerprint ${await sourceFingerprint()} (SHA-256 of main.ts and lib/*.ts)`,
+    baseline
+      ? `${baselineName}: commit ${baseline.commit} ("${baseline.subject}", --baseline ${baseline.ref}), exported to ${baseline.folder} (removed afterwards); fingerprint ${await sourceFingerprint(
+        baseline.folder,
+      )}`
+      : "",
+    `clients: ${
+      modes ||
+      "all plain text (--structured puts every other client of our server on JSON Lines)"
+    }`,
     opts.ncat && !ncat
       ? "ncat: not installed (/usr/bin/ncat), measuring our server only; apt-get install ncat to compare"
       : "",
     `limits lifted: ${
       plans.map((plan) =>
-        `${plan.kind}: ${plan.limitsChanged.join(", ") || "none"}`
+        `${plan.name}: ${plan.limitsChanged.join(", ") || "none"}`
       ).join("; ")
     }`,
     `cores: ${navigator.hardwareConcurrency}; ${
@@ -220,7 +303,7 @@ async function main(): Promise<void> {
   const byName = new Map<string, ScenarioResults>();
   for (const scenario of selected) {
     const runs = new Map<string, RunResult[]>(
-      plans.map((plan) => [plan.kind, []]),
+      plans.map((plan) => [plan.name, []]),
     );
     for (let run = 0; run < opts.runs; run++) {
       // Alternate which server goes first, so neither always runs warm.
@@ -228,9 +311,9 @@ async function main(): Promise<void> {
       for (const plan of order) {
         const t = performance.now();
         const result = await measure(plan, scenario);
-        runs.get(plan.kind)!.push(result);
+        runs.get(plan.name)!.push(result);
         progress(
-          `${scenario.name} ${plan.kind} run ${run + 1}/${opts.runs} (${
+          `${scenario.name} ${plan.name} run ${run + 1}/${opts.runs} (${
             ((performance.now() - t) / 1000).toFixed(1)
           } s): ${summary(result)}`,
         );
@@ -238,10 +321,12 @@ async function main(): Promise<void> {
     }
     const results: ScenarioResults = { scenario, servers: {} };
     for (const plan of plans) {
-      results.servers[plan.kind] = serverResults(runs.get(plan.kind)!);
+      results.servers[plan.name] = serverResults(runs.get(plan.name)!);
     }
     byName.set(scenario.name, results);
-    for (const line of scenarioTable(results)) console.log(line);
+    for (const line of scenarioTable(results, baselineName, modes)) {
+      console.log(line);
+    }
     console.log("");
   }
 
@@ -261,6 +346,17 @@ async function main(): Promise<void> {
   const targets = evaluateTargets(byName);
   console.log("targets (issue 3), chat:");
   for (const line of targetLines(targets)) console.log(line);
+  const baselineTargets = baseline || opts.structured
+    ? evaluateBaselineTargets(byName, baselineName, opts.structured)
+    : [];
+  if (baselineTargets.length > 0) {
+    console.log(
+      `targets (issue 8), chat${
+        opts.structured ? " with half its clients on JSON" : ""
+      }${baseline ? ` against ${baselineName}` : " (no --baseline given)"}:`,
+    );
+    for (const line of targetLines(baselineTargets)) console.log(line);
+  }
   const seconds = (performance.now() - started) / 1000;
   console.log("");
   console.log(
@@ -280,9 +376,19 @@ async function main(): Promise<void> {
         seconds,
         messageBytes: MESSAGE_BYTES,
         pinned: pinnedOk && canPin(),
+        structured: opts.structured,
+        baseline: baseline
+          ? {
+            name: baselineName,
+            ref: baseline.ref,
+            commit: baseline.commit,
+            subject: baseline.subject,
+          }
+          : null,
         servers: plans,
         scenarios: Object.fromEntries(byName),
         targets,
+        baselineTargets,
       },
       null,
       2,

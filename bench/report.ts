@@ -1,13 +1,13 @@
 /**
- * The bench's output: one table per scenario (each figure for both servers
- * and their ratio) and the issue's targets, each marked met or missed.
+ * The bench's output: one table per scenario (each figure for every server,
+ * our server's ratio to ncat and to an earlier commit of it) and the
+ * issues' targets, each marked met or missed.
  *
  * @module
  */
 
 import type { RunResult } from "./load.ts";
 import type { Scenario } from "./scenarios.ts";
-import type { ServerKind } from "./servers.ts";
 import { extreme, type Figures, medianFigures, ratio } from "./stats.ts";
 
 /** Every run of one server in one scenario, and their medians. */
@@ -17,10 +17,14 @@ export interface ServerResults {
   median: Figures;
 }
 
-/** One scenario's results for each server that ran it. */
+/**
+ * One scenario's results for each server that ran it, by name: `chat`,
+ * `ncat`, and `chat@<commit>` for an earlier commit, in the order they
+ * appear in the table.
+ */
 export interface ScenarioResults {
   scenario: Scenario;
-  servers: Partial<Record<ServerKind, ServerResults>>;
+  servers: Record<string, ServerResults>;
 }
 
 /** Builds a server's results from its runs. */
@@ -40,6 +44,8 @@ interface Row {
   digits: number;
   /** Shown only in these scenarios (all when absent). */
   only?: (scenario: Scenario) => boolean;
+  /** Hidden when no server has the figure (e.g. no client spoke JSON). */
+  optional?: boolean;
 }
 
 const hasLoad = (scenario: Scenario) => scenario.senders > 0;
@@ -56,6 +62,24 @@ const ROWS: Row[] = [
   { label: "out-of-order lines", key: "outOfOrder", digits: 0 },
   { label: "duplicate lines", key: "duplicates", digits: 0 },
   { label: "spliced/broken lines", key: "brokenLines", digits: 0 },
+  {
+    label: "JSON readers' delivery ratio %",
+    key: "jsonDeliveryRatioPct",
+    digits: 3,
+    optional: true,
+  },
+  {
+    label: "plain readers' delivery ratio %",
+    key: "plainDeliveryRatioPct",
+    digits: 3,
+    optional: true,
+  },
+  {
+    label: "JSON events seq not increasing",
+    key: "jsonSeqErrors",
+    digits: 0,
+    optional: true,
+  },
   { label: "readers disconnected", key: "readersDisconnected", digits: 0 },
   {
     label: "stalled clients dropped",
@@ -104,6 +128,8 @@ const LOAD_ONLY = new Set([
   "outOfOrder",
   "duplicates",
   "brokenLines",
+  "jsonDeliveryRatioPct",
+  "plainDeliveryRatioPct",
   "serverCpuPerMillion",
 ]);
 
@@ -119,42 +145,64 @@ function pad(text: string, width: number, left = false): string {
   return left ? text.padEnd(width) : text.padStart(width);
 }
 
-/** The table for one scenario, as lines of text. */
-export function scenarioTable(results: ScenarioResults): string[] {
+/**
+ * The table for one scenario, as lines of text: a column per server, then
+ * `chat/ncat` when ncat ran and `chat/base` when the earlier commit
+ * `baseline` (its name) ran; `clients` says which protocol the clients
+ * spoke, when that needs saying.
+ */
+export function scenarioTable(
+  results: ScenarioResults,
+  baseline?: string,
+  clients?: string,
+): string[] {
   const { scenario, servers } = results;
-  const kinds = (["chat", "ncat"] as const).filter((kind) => servers[kind]);
-  const runCounts = kinds.map((kind) => {
-    const runs = servers[kind]!.runs;
-    return `${kind} ${runs.filter((run) => !run.error).length}/${runs.length}`;
+  const names = Object.keys(servers);
+  const runCounts = names.map((name) => {
+    const runs = servers[name].runs;
+    return `${name} ${runs.filter((run) => !run.error).length}/${runs.length}`;
   });
   const out = [
     `${scenario.name}: ${scenario.description} (median of runs that finished: ${
       runCounts.join(", ")
     })`,
   ];
+  if (clients) out.push(`  clients: ${clients}`);
+  const ratios: [label: string, theirs: string][] = [];
+  if (servers.chat && servers.ncat) ratios.push(["chat/ncat", "ncat"]);
+  if (servers.chat && baseline && servers[baseline]) {
+    ratios.push(["chat/base", baseline]);
+  }
   const header = pad("figure", 32, true) +
-    kinds.map((kind) => pad(kind, 14)).join("") +
-    (kinds.length === 2 ? pad("chat/ncat", 11) : "");
+    names.map((name) => pad(name, 14)).join("") +
+    ratios.map(([label]) => pad(label, 11)).join("");
   out.push("  " + header);
   for (const row of ROWS) {
     if (row.only && !row.only(scenario)) continue;
     if (LOAD_ONLY.has(row.key) && !hasLoad(scenario)) continue;
-    const values = kinds.map((kind) => servers[kind]!.median[row.key]);
+    const values = names.map((name) => servers[name].median[row.key]);
+    if (row.optional && values.every((value) => value == null)) continue;
     let line = pad(row.label, 32, true) +
       values.map((value) => pad(format(value, row.digits), 14)).join("");
-    if (kinds.length === 2) {
-      line += pad(format(ratio(values[0], values[1]), 2), 11);
+    for (const [, theirs] of ratios) {
+      line += pad(
+        format(
+          ratio(servers.chat.median[row.key], servers[theirs].median[row.key]),
+          2,
+        ),
+        11,
+      );
     }
     out.push("  " + line);
   }
-  for (const kind of kinds) {
-    servers[kind]!.runs.forEach((run, index) => {
+  for (const name of names) {
+    servers[name].runs.forEach((run, index) => {
       if (run.error) {
-        out.push(`  ${kind} run ${index + 1} failed: ${run.error}`);
+        out.push(`  ${name} run ${index + 1} failed: ${run.error}`);
       }
       for (const sample of run.brokenSamples.slice(0, 2)) {
         out.push(
-          `  ${kind} run ${index + 1} broken line: ${JSON.stringify(sample)}`,
+          `  ${name} run ${index + 1} broken line: ${JSON.stringify(sample)}`,
         );
       }
     });
@@ -191,9 +239,11 @@ export function evaluateTargets(
     const duplicates = extreme(figures, "duplicates", "max");
     const broken = extreme(figures, "brokenLines", "max");
     const dropped = extreme(figures, "readersDisconnected", "max");
+    // Only when some clients spoke JSON: their events' seq must increase.
+    const seqErrors = extreme(figures, "jsonSeqErrors", "max");
     const met = runs.length > 0 && failed === 0 && minRatio !== null &&
       minRatio >= 100 && order === 0 && duplicates === 0 && broken === 0 &&
-      dropped === 0;
+      dropped === 0 && (seqErrors === null || seqErrors === 0);
     targets.push({
       name: `${name}: ${
         results.scenario.stalled ? "readers get " : ""
@@ -203,6 +253,8 @@ export function evaluateTargets(
         n(order, 0)
       }, duplicates ${n(duplicates, 0)}, broken ${n(broken, 0)}, readers lost ${
         n(dropped, 0)
+      }${
+        seqErrors === null ? "" : `, JSON seq not increasing ${n(seqErrors, 0)}`
       }, failed runs ${failed}`,
     });
   }
@@ -316,4 +368,52 @@ export function targetLines(targets: Target[]): string[] {
       target.met === null ? "n/a " : target.met ? "MET " : "MISS"
     } ${target.name}: ${target.detail}`
   );
+}
+
+/** Our server's CPU per delivery may be this much above the earlier commit's. */
+export const BASELINE_CPU_MARGIN = 0.10;
+
+/**
+ * Issue 8's targets: in `class` and `hall`, our server's CPU per delivery
+ * within 10% of the earlier commit `baseline` (its name in the results)
+ * measured in the same invocation, and still below ncat's; `structured`
+ * says whether half of our server's clients spoke JSON, as the issue asks.
+ */
+export function evaluateBaselineTargets(
+  byName: Map<string, ScenarioResults>,
+  baseline: string | undefined,
+  structured: boolean,
+): Target[] {
+  const targets: Target[] = [];
+  const mode = structured
+    ? "chat with half its clients on JSON"
+    : "chat with plain clients only (the issue asks for --structured)";
+  for (const name of ["class", "hall"]) {
+    const servers = byName.get(name)?.servers;
+    const ours = servers?.chat?.median;
+    if (!ours) continue;
+    if (baseline) {
+      const base = servers[baseline]?.median;
+      const cpu = ratio(ours.serverCpuPerMillion, base?.serverCpuPerMillion);
+      targets.push({
+        name: `${name}: server CPU per delivery within ${
+          BASELINE_CPU_MARGIN * 100
+        }% of ${baseline}'s`,
+        met: cpu === null ? null : cpu <= 1 + BASELINE_CPU_MARGIN,
+        detail: `chat ${n(ours.serverCpuPerMillion, 3)} s per M, ${baseline} ${
+          n(base?.serverCpuPerMillion, 3)
+        } s per M, ratio ${n(cpu)} (${mode})`,
+      });
+    }
+    const theirs = servers.ncat?.median;
+    const cpu = ratio(ours.serverCpuPerMillion, theirs?.serverCpuPerMillion);
+    targets.push({
+      name: `${name}: server CPU per delivery still below ncat --broker's`,
+      met: cpu === null ? null : cpu < 1,
+      detail: `chat ${n(ours.serverCpuPerMillion, 3)} s per M, ncat ${
+        n(theirs?.serverCpuPerMillion, 3)
+      } s per M, ratio ${n(cpu)}`,
+    });
+  }
+  return targets;
 }

@@ -1,8 +1,9 @@
 /**
- * The servers under test: our `chat serve` (main.ts run from source) and
- * `ncat --broker`, each started on a free loopback port, pinned to CPU 0
- * with `taskset` when possible, and stopped with SIGKILL after the figures
- * are read.
+ * The servers under test: our `chat serve` (main.ts run from source),
+ * optionally an earlier commit of it (exported with `git archive` into a
+ * temporary folder) and `ncat --broker`, each started on a free loopback
+ * port, pinned to CPU 0 with `taskset` when possible, and stopped with
+ * SIGKILL after the figures are read.
  *
  * @module
  */
@@ -16,6 +17,15 @@ export type ServerKind = "chat" | "ncat";
 /** How a server is started, worked out once per bench invocation. */
 export interface ServerPlan {
   kind: ServerKind;
+  /**
+   * Its name in the report and results: `chat` (this checkout), `ncat`, or
+   * `chat@<commit>` for an earlier commit.
+   */
+  name: string;
+  /** Folder of the `main.ts` it runs (chat only); it runs from there. */
+  root?: string;
+  /** Half of its clients speak the structured protocol (`/proto 1`). */
+  structured: boolean;
   /** Program and arguments; `{port}` stands for the port. */
   command: string[];
   /** Clients must send `/nick bN` and wait for their welcome. */
@@ -40,17 +50,39 @@ export interface RunningServer {
    * ncat, which says nothing on a new connection, has accepted it.
    */
   openFiles(): number;
-  /** What it printed on stderr (ncat only; ours writes to /dev/null). */
+  /** What it printed on stderr (the first 10,000 characters). */
   stderr(): string;
   /** Kills it and waits (bounded) for it to exit. */
   stop(): Promise<void>;
 }
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
+/** This checkout's root folder, where `main.ts` is. */
+const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname)
+  .replace(/\/$/, "");
 
-/** The permissions `chat serve` gets, as in the issue. */
+/** `folder/name`. */
+function join(folder: string, name: string): string {
+  return `${folder.replace(/\/$/, "")}/${name}`;
+}
+
 /** The permissions the shipped binary has (from deno.json's compile task). */
 const CHAT_PERMISSIONS = PERMISSION_FLAGS;
+
+/**
+ * The permissions of an exported commit's binary, from its own `deno.json`
+ * (as `scripts/dist.ts` reads them); this checkout's when it has none.
+ */
+function permissionsOf(root: string): string[] {
+  if (root === ROOT) return CHAT_PERMISSIONS;
+  try {
+    const config = JSON.parse(Deno.readTextFileSync(join(root, "deno.json")));
+    const flags = String(config.tasks.compile)
+      .split(/\s+/)
+      .filter((word) => word.startsWith("--allow-"));
+    if (flags.length > 0) return flags;
+  } catch { /* no deno.json or no compile task */ }
+  return CHAT_PERMISSIONS;
+}
 
 /**
  * Our limits to lift and their bench values: every one the server's help
@@ -96,9 +128,14 @@ function pinned(command: string[]): string[] {
   return canPin() ? [TASKSET, "-c", "0", ...command] : command;
 }
 
-async function output(program: string, args: string[]): Promise<string> {
+async function output(
+  program: string,
+  args: string[],
+  cwd?: string,
+): Promise<string> {
   const child = new Deno.Command(program, {
     args,
+    cwd,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -118,15 +155,26 @@ async function output(program: string, args: string[]): Promise<string> {
 /**
  * How to start our server, with each limit its `--help` offers lifted;
  * with `profileDir`, under `--cpu-prof`, writing a V8 CPU profile there.
+ * `root` is the folder of the `main.ts` to run (this checkout's by
+ * default, or an exported earlier commit, then named `name`); `structured`
+ * has half of its clients speak the structured protocol.
  */
-export async function planChat(profileDir?: string): Promise<ServerPlan> {
+export async function planChat(options: {
+  profileDir?: string;
+  root?: string;
+  name?: string;
+  structured?: boolean;
+} = {}): Promise<ServerPlan> {
+  const { profileDir, root = ROOT } = options;
+  const main = join(root, "main.ts");
+  const permissions = permissionsOf(root);
   const help = await output(Deno.execPath(), [
     "run",
-    ...CHAT_PERMISSIONS,
-    MAIN,
+    ...permissions,
+    main,
     "serve",
     "--help",
-  ]);
+  ], root);
   const flags: string[] = [];
   const limitsChanged: string[] = [];
   for (const [flag, value, meaning] of CHAT_LIMITS) {
@@ -138,12 +186,15 @@ export async function planChat(profileDir?: string): Promise<ServerPlan> {
   const version = (await output(Deno.execPath(), ["--version"])).split("\n")[0];
   return {
     kind: "chat",
+    name: options.name ?? "chat",
+    root,
+    structured: options.structured ?? false,
     command: [
       Deno.execPath(),
       "run",
       ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
-      ...CHAT_PERMISSIONS,
-      MAIN,
+      ...permissions,
+      main,
       "serve",
       "--host",
       "127.0.0.1",
@@ -154,7 +205,9 @@ export async function planChat(profileDir?: string): Promise<ServerPlan> {
     joins: true,
     gentleStop: profileDir !== undefined,
     limitsChanged,
-    version: `chat (main.ts) on ${version}`,
+    version: `${options.name ?? "chat"} (${
+      root === ROOT ? "main.ts" : main
+    }) on ${version}`,
   };
 }
 
@@ -164,6 +217,8 @@ export async function planNcat(): Promise<ServerPlan | null> {
   const version = (await output(NCAT, ["--version"])).trim().split("\n")[0];
   return {
     kind: "ncat",
+    name: "ncat",
+    structured: false,
     command: [
       NCAT,
       "--broker",
@@ -189,26 +244,26 @@ function openFiles(pid: number): number {
 
 /**
  * A short fingerprint (SHA-256, 12 hex digits) of our server's source,
- * `main.ts` and `lib/*.ts`, so that a report can tell when runs measured
- * different versions of it (someone editing while the bench runs).
+ * `main.ts` and `lib/*.ts` in `folder` (this checkout by default), so that
+ * a report can tell when runs measured different versions of it (someone
+ * editing while the bench runs). Files are named relative to `folder`, so
+ * the same source gives the same fingerprint wherever it is.
  */
-export async function sourceFingerprint(): Promise<string> {
-  const root = new URL("../", import.meta.url);
-  const files = [new URL("main.ts", root)];
+export async function sourceFingerprint(folder = ROOT): Promise<string> {
+  const files = ["main.ts"];
   try {
-    const lib = new URL("lib/", root);
-    const names = [...Deno.readDirSync(lib)]
+    const names = [...Deno.readDirSync(join(folder, "lib"))]
       .filter((entry) => entry.isFile && entry.name.endsWith(".ts"))
       .map((entry) => entry.name)
       .sort();
-    files.push(...names.map((name) => new URL(name, lib)));
+    files.push(...names.map((name) => `lib/${name}`));
   } catch { /* no lib/: main.ts alone */ }
   const encoder = new TextEncoder();
   const parts: Uint8Array[] = [];
   for (const file of files) {
-    parts.push(encoder.encode(file.pathname + "\n"));
+    parts.push(encoder.encode(file + "\n"));
     try {
-      parts.push(Deno.readFileSync(file));
+      parts.push(Deno.readFileSync(join(folder, file)));
     } catch { /* missing: its name alone */ }
   }
   const all = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
@@ -223,22 +278,23 @@ export async function sourceFingerprint(): Promise<string> {
     .join("");
 }
 
+/** Runs git in this checkout: its output, or `null` when it fails. */
+async function git(args: string[]): Promise<string | null> {
+  try {
+    const result = await new Deno.Command("git", {
+      args: ["-C", ROOT, ...args],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return result.success ? new TextDecoder().decode(result.stdout) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The git commit checked out, and whether main.ts or lib/ have changes. */
 export async function gitState(): Promise<string> {
-  const root = new URL("../", import.meta.url).pathname;
-  const git = async (args: string[]) => {
-    try {
-      const result = await new Deno.Command("git", {
-        args: ["-C", root, ...args],
-        stdin: "null",
-        stdout: "piped",
-        stderr: "null",
-      }).output();
-      return result.success ? new TextDecoder().decode(result.stdout) : null;
-    } catch {
-      return null;
-    }
-  };
   const head = (await git(["rev-parse", "--short", "HEAD"]))?.trim();
   if (!head) return "not a git checkout";
   const changes = await git(["status", "--porcelain", "--", "main.ts", "lib"]);
@@ -293,27 +349,27 @@ export async function startServer(plan: ServerPlan): Promise<RunningServer> {
   const child = new Deno.Command(program, {
     args,
     stdin: "piped",
+    cwd: plan.root,
     // The server prints every room line; a pipe nobody reads would block it.
     stdout: "null",
-    stderr: plan.kind === "ncat" ? "piped" : "null",
+    // Read, so that a server that exits at once can say why.
+    stderr: "piped",
     env,
     clearEnv: true,
   }).spawn();
   let exited = false;
   const status = child.status.finally(() => exited = true);
   let stderrText = "";
-  if (plan.kind === "ncat") {
-    (async () => {
-      const decoder = new TextDecoder();
-      try {
-        for await (const chunk of child.stderr) {
-          if (stderrText.length < 10_000) {
-            stderrText += decoder.decode(chunk, { stream: true });
-          }
+  const stderrRead = (async () => {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of child.stderr) {
+        if (stderrText.length < 10_000) {
+          stderrText += decoder.decode(chunk, { stream: true });
         }
-      } catch { /* killed */ }
-    })();
-  }
+      }
+    } catch { /* killed */ }
+  })();
   const server: RunningServer = {
     plan,
     pid: child.pid,
@@ -347,9 +403,84 @@ export async function startServer(plan: ServerPlan): Promise<RunningServer> {
     await sleep(50);
   }
   await server.stop();
+  await Promise.race([stderrRead, sleep(1000)]);
   throw new Error(
     `${plan.kind} did not accept connections on 127.0.0.1:${port}` +
       (exited ? " (it exited)" : "") +
-      (stderrText ? `: ${stderrText.trim()}` : ""),
+      (stderrText ? `: ${stderrText.trim().slice(0, 2000)}` : ""),
   );
+}
+
+/** An earlier commit's tree, exported into a temporary folder. */
+export interface ExportedCommit {
+  /** The ref as given, e.g. `HEAD~1`. */
+  ref: string;
+  /** Full commit hash. */
+  commit: string;
+  /** Abbreviated hash, as in the report's `chat@<short>`. */
+  short: string;
+  /** The commit's subject line. */
+  subject: string;
+  /** The temporary folder holding its files; remove it when done. */
+  folder: string;
+}
+
+/**
+ * Exports the tree of commit `ref` of this checkout (`git archive`) into a
+ * new temporary folder, to run that version's server next to this one.
+ * Throws when `ref` is not a commit or the commit has no `main.ts`.
+ */
+export async function exportCommit(ref: string): Promise<ExportedCommit> {
+  const commit =
+    (await git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]))
+      ?.trim();
+  if (!commit) throw new Error(`--baseline: "${ref}" is not a commit here`);
+  const short = (await git(["rev-parse", "--short", commit]))!.trim();
+  const subject = (await git(["log", "-1", "--format=%s", commit]))?.trim() ??
+    "";
+  const folder = await Deno.makeTempDir({ prefix: `chat-bench-${short}-` });
+  try {
+    const tar = join(folder, ".export.tar");
+    if (
+      await git(["archive", "--format=tar", `--output=${tar}`, commit]) === null
+    ) {
+      throw new Error(`git archive ${commit} failed`);
+    }
+    const untar = await new Deno.Command("tar", {
+      args: ["-x", "-f", tar, "-C", folder],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    await Deno.remove(tar);
+    if (!untar.success) {
+      throw new Error(
+        `tar could not unpack ${commit}: ${
+          new TextDecoder().decode(untar.stderr).trim()
+        }`,
+      );
+    }
+    if (!exists(join(folder, "main.ts"))) {
+      throw new Error(`commit ${short} has no main.ts`);
+    }
+  } catch (error) {
+    removeFolder(folder);
+    throw error;
+  }
+  return { ref, commit, short, subject, folder };
+}
+
+function exists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes a folder made by {@linkcode exportCommit}, quietly. */
+export function removeFolder(folder: string): void {
+  try {
+    Deno.removeSync(folder, { recursive: true });
+  } catch { /* already gone */ }
 }
