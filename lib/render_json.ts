@@ -22,13 +22,14 @@ import { errorSentence, noticeSentence } from "./render_text.ts";
  * ```
  */
 export function renderJson(event: ServerEvent): string {
-  const time = new Date(event.time).toISOString();
+  const time = isoTime(event.time);
   if (event.type === "message") {
-    // The common case, built directly: one event per line said.
+    // The common case, built directly: one event per line said. Names
+    // never need escaping (letters, digits, _ and -), texts may.
     return escapeLineSeparators(
-      `{"type":"message","seq":${event.seq},"time":"${time}","from":${
-        JSON.stringify(event.from)
-      },"text":${JSON.stringify(event.text)}}`,
+      `{"type":"message","seq":${event.seq},"time":"${time}","from":"${event.from}","text":${
+        JSON.stringify(event.text)
+      }}`,
     );
   }
   const { type, seq, time: _time, ...fields } = event;
@@ -40,6 +41,18 @@ export function renderJson(event: ServerEvent): string {
   return escapeLineSeparators(
     JSON.stringify({ type, seq, time, ...fields, ...extra }),
   );
+}
+
+let lastMs = NaN;
+let lastIso = "";
+
+/** ISO 8601 for a time in ms; events come many to a millisecond. */
+function isoTime(ms: number): string {
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
 }
 
 const HAS_LINE_SEPARATOR = /[\u2028\u2029]/;
