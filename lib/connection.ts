@@ -134,9 +134,16 @@ export class Connection implements Peer {
   }
 
   /**
-   * Past the queue limit: what is queued is dropped and replaced by one line
-   * saying why, which reaches the client if its socket ever takes it.
+   * Past the queue limit, or no write finished for too long: what is queued
+   * is dropped and replaced by one line saying why, which reaches the client
+   * if its socket takes it within the close grace period. The room sees it
+   * leave at once, and it no longer holds anyone up.
    */
+  dropAsTooSlow(): void {
+    if (this.#gone || this.#queue.closing) return;
+    this.#dropSlowReader();
+  }
+
   #dropSlowReader(): void {
     const room = this.#settings.room;
     // The farewell is rendered for this client alone and queued in place of

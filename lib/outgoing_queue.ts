@@ -115,6 +115,8 @@ export class OutgoingQueue {
   #wakeWriter: (() => void) | undefined;
   #closing = false;
   #stopped = false;
+  /** Dropped as too slow: no longer counted by the flow control. */
+  #released = false;
   /** Settles when the writer ends: drained after close, aborted, or failed. */
   readonly done: Promise<WriterEnd>;
 
@@ -154,12 +156,15 @@ export class OutgoingQueue {
 
   /**
    * Drops everything queued, queues `bytes` as the last words, and closes:
-   * for a reader too slow to keep up.
+   * for a reader too slow to keep up. From now on this queue never holds
+   * the room (flow control), even while a write to it is still pending.
    */
   replaceAndClose(bytes: Uint8Array): void {
     if (this.#stopped) return;
+    this.#released = true;
     this.#runs = [runOf(bytes)];
     this.#queuedBytes = bytes.length;
+    this.#updateBehind();
     this.close();
   }
 
@@ -196,7 +201,7 @@ export class OutgoingQueue {
 
   /** Behind: more than the backlog queued or being written. */
   #updateBehind(): void {
-    const behind = !this.#stopped &&
+    const behind = !this.#stopped && !this.#released &&
       this.#queuedBytes + this.#writingBytes > BACKLOG_BYTES;
     if (behind === this.#behind) return;
     this.#behind = behind;

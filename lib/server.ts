@@ -279,7 +279,7 @@ export class ChatServer {
       ) {
         this.room.remove(connection.member, "timed-out");
       } else if (connection.writeStalled(SWEEP_INTERVAL_MS, STALLED_WRITE_MS)) {
-        connection.abort("too-slow");
+        connection.dropAsTooSlow();
       }
     }
   }

@@ -307,8 +307,16 @@ Deno.test("a watcher that never reads is dropped as too slow, unannounced, while
     ),
   );
   assert.ok(text.startsWith(lines.greeting() + "\n"), text.slice(0, 200));
+  // Two rules drop it, whichever comes first: its queue passing the limit
+  // (it is then sent a last line saying why, if it reads within a second),
+  // or no write to it finishing for 5 s, which is what happens when the
+  // room holds its readers meanwhile (flow control, on a loaded machine);
+  // its socket is then closed wherever the kernel stopped taking bytes. It
+  // reads only now, so the farewell may be missing, but never misplaced.
+  const farewell = lines.removed("too slow to keep up");
+  const at = text.indexOf(farewell);
   assert.ok(
-    text.endsWith(lines.removed("too slow to keep up") + "\n"),
+    at === -1 || at === text.length - farewell.length - 1,
     text.slice(-200),
   );
   // A watcher has no name: nobody was told it left.
