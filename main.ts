@@ -16,7 +16,7 @@ import {
   type ServeOptions,
   UsageError,
 } from "./lib/cli.ts";
-import { type Lang, localeEnv, t } from "./lib/i18n.ts";
+import { type Lang, localeEnv, type MessageKey, t } from "./lib/i18n.ts";
 import { ClientError, formatAddress, runClient } from "./lib/client.ts";
 import { ChatServer, ServerError } from "./lib/server.ts";
 import type { Member } from "./lib/room.ts";
@@ -24,7 +24,7 @@ import { openConsole, readSecret } from "./lib/terminal.ts";
 import {
   fingerprintOf,
   generateSelfSignedCertificate,
-  readCertificateFiles,
+  loadServerCertificate,
   TlsSetupError,
 } from "./lib/tls.ts";
 
@@ -53,15 +53,21 @@ async function serve(options: ServeOptions): Promise<number> {
   const password = options.askPassword ? await askPassword(lang) : undefined;
   const lanAddresses = localAddresses(options.hostname);
   let tls: { cert: string; key: string } | undefined;
+  let fingerprint: string | undefined;
   if (options.tls && "selfSigned" in options.tls) {
     tls = await generateSelfSignedCertificate({ hostnames: lanAddresses });
+    fingerprint = await fingerprintOf(tls.cert, lang);
   } else if (options.tls) {
     try {
-      tls = readCertificateFiles(
+      // A certificate made with plain `openssl req -x509` (CA:TRUE) is
+      // served under a server certificate chat issues with its key.
+      const loaded = await loadServerCertificate(
         options.tls.certFile,
         options.tls.keyFile,
         lang,
       );
+      tls = loaded;
+      fingerprint = loaded.fingerprint;
     } catch (error) {
       if (error instanceof TlsSetupError) throw new ServerError(error.message);
       throw error;
@@ -74,7 +80,6 @@ async function serve(options: ServeOptions): Promise<number> {
       address: formatAddress(options.hostname, server.port),
     }),
   );
-  const fingerprint = tls ? await fingerprintOf(tls.cert, lang) : undefined;
   if (fingerprint) {
     console.log(t(lang, "cli.encrypted"));
     console.log(`  ${fingerprint}`);
@@ -82,22 +87,40 @@ async function serve(options: ServeOptions): Promise<number> {
   if (password) {
     console.log(t(lang, "cli.password-needed"));
   }
-  printJoinCommands(lang, lanAddresses, server.port, {
+  printJoinCommands(lang, options.hostname, lanAddresses, server.port, {
     fingerprint: options.tls && "selfSigned" in options.tls
       ? fingerprint
       : undefined,
     tls: tls !== undefined,
+    password: password !== undefined,
   });
+  console.log(t(lang, "cli.console-hint"));
 
   // The host's seat is filled just below, once the console exists to show
   // its welcome line.
   const seat: { host?: Member } = {};
   const chatConsole = openConsole({
     onLine: (line) => {
-      if (seat.host) server.room.handleLine(seat.host, line);
+      if (!seat.host) return;
+      try {
+        server.room.handleLine(seat.host, line);
+      } catch (error) {
+        // A bug in the room: the console keeps reading.
+        server.reportBug(error);
+      }
     },
-    // Without a console the room keeps serving, as a background service.
-    onEnd: () => {},
+    // Without a console the room keeps serving, as a background service;
+    // whoever was typing is told so.
+    onEnd: () =>
+      console.log(
+        t(
+          lang,
+          Deno.stdin.isTerminal()
+            ? "cli.console-ended.terminal"
+            : "cli.console-ended",
+          { pid: Deno.pid },
+        ),
+      ),
     onInterrupt: () => void server.shutdown(),
     ownName: () => seat.host?.name ?? options.name,
     lang,
@@ -122,18 +145,47 @@ async function serve(options: ServeOptions): Promise<number> {
   return 0;
 }
 
-/** The room password, from CHAT_PASSWORD or typed twice at the terminal. */
+/** Tries at typing the room password twice the same before giving up. */
+const PASSWORD_TRIES = 3;
+
+/**
+ * The room password, from CHAT_PASSWORD or typed twice at the terminal. An
+ * empty password, or two that differ, is asked again, up to
+ * {@linkcode PASSWORD_TRIES} times; Ctrl-C or Ctrl-D at the prompt gives up.
+ */
 async function askPassword(lang: Lang): Promise<string> {
   const fromEnv = Deno.env.get("CHAT_PASSWORD");
   if (fromEnv) return fromEnv;
-  const first = await readSecret(t(lang, "cli.password-prompt"));
-  if (first === undefined) {
+  if (!Deno.stdin.isTerminal()) {
     throw new ServerError(t(lang, "cli.password-no-terminal"));
   }
-  if (first === "") throw new ServerError(t(lang, "cli.password-empty"));
-  const again = await readSecret(t(lang, "cli.password-again"));
-  if (again !== first) throw new ServerError(t(lang, "cli.password-differ"));
-  return first;
+  const cancelled = () => new ServerError(t(lang, "cli.password-cancelled"));
+  for (let attempt = 1;; attempt++) {
+    const first = await readSecret(t(lang, "cli.password-prompt"));
+    if (first === undefined) throw cancelled();
+    let problem: MessageKey = "cli.password-empty";
+    if (first !== "") {
+      const again = await readSecret(t(lang, "cli.password-again"));
+      if (again === undefined) throw cancelled();
+      if (again === first) return first;
+      problem = "cli.password-differ";
+    }
+    if (attempt === PASSWORD_TRIES) {
+      throw new ServerError(
+        `${t(lang, problem)} ${
+          t(lang, "cli.password-gave-up", { max: PASSWORD_TRIES })
+        }`,
+      );
+    }
+    console.error(
+      `${t(lang, problem)} ${
+        t(lang, "cli.password-try-again", {
+          attempt: attempt + 1,
+          max: PASSWORD_TRIES,
+        })
+      }`,
+    );
+  }
 }
 
 /** Where classmates can reach this server: its LAN addresses, or loopback. */
@@ -150,16 +202,43 @@ function localAddresses(hostname: string): string[] {
   ];
 }
 
-/** Prints the command a classmate types to join, for each LAN address. */
+/**
+ * True for an address only this computer can reach: `localhost`, 127.x.x.x
+ * or `::1`.
+ */
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" ||
+    /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+/**
+ * True when chat runs from its source files (`deno task serve`, `deno run
+ * main.ts`) rather than as a compiled binary: then classmates with a clone
+ * of the repository, and no binary, join with `deno task connect`.
+ */
+function runsFromSource(): boolean {
+  const program = Deno.execPath().split(/[\\/]/).at(-1)?.toLowerCase();
+  return (program === "deno" || program === "deno.exe") &&
+    new URL(import.meta.url).protocol === "file:";
+}
+
+/**
+ * Prints the command a classmate types to join, for each LAN address; from
+ * source, also the form that works from a clone; then how to join without
+ * chat (with `/pass` in a room with a password).
+ */
 function printJoinCommands(
   lang: Lang,
+  hostname: string,
   lanAddresses: string[],
   port: number,
-  security: { tls: boolean; fingerprint?: string },
+  security: { tls: boolean; fingerprint?: string; password: boolean },
 ): void {
   const suffix = port === 5000 ? "" : `:${port}`;
   let addresses = lanAddresses;
-  if (addresses.length === 0) {
+  if (isLoopback(hostname)) {
+    console.log(t(lang, "cli.join-loopback", { host: hostname }));
+  } else if (addresses.length === 0) {
     console.log(t(lang, "cli.join-local-only"));
     addresses = ["127.0.0.1"];
   } else {
@@ -170,18 +249,29 @@ function printJoinCommands(
     : security.tls
     ? " --tls"
     : "";
+  const target = (address: string) =>
+    formatAddress(address, port).replace(/:\d+$/, suffix) + flags;
   for (const address of addresses) {
-    console.log(
-      `  chat connect ${
-        formatAddress(address, port).replace(/:\d+$/, suffix)
-      }${flags}`,
-    );
+    console.log(`  chat connect ${target(address)}`);
+  }
+  if (runsFromSource()) {
+    const command = `deno task connect ${target(addresses[0])}`;
+    console.log(`  ${t(lang, "cli.join-from-clone", { command })}`);
   }
   const command = security.tls
     ? `openssl s_client -quiet -connect ${formatAddress(addresses[0], port)}`
     : `nc ${addresses[0]} ${port}`;
-  console.log(`  ${t(lang, "cli.join-without-chat", { command })}`);
-  console.log(t(lang, "cli.console-hint"));
+  console.log(
+    `  ${
+      t(
+        lang,
+        security.password
+          ? "cli.join-without-chat.password"
+          : "cli.join-without-chat",
+        { command },
+      )
+    }`,
+  );
 }
 
 if (import.meta.main) {

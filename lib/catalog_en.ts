@@ -28,6 +28,9 @@ export const CATALOG_EN = {
   "help.title": "Commands:",
   "help.footer":
     "A line that is just 'stop' also quits. Start a line with // to send a message beginning with /.",
+  // The footer of the host's /help: the host cannot quit its own room.
+  "help.footer.host":
+    "At this console, /stop shuts the room down for everyone (so does Ctrl-C); 'stop' and /quit do not. Start a line with // to send a message beginning with /.",
   "pong": "pong",
   "shutdown": "server is shutting down",
   "disconnected": "You were disconnected: {reason}.",
@@ -56,6 +59,10 @@ export const CATALOG_EN = {
   "notice.muted": "{name} was muted by the host",
   "notice.unmuted": "{name} may speak again",
   "notice.address-banned": "{address} is banned until the server stops.",
+  "notice.stop-confirm":
+    "People connected besides you: {count}. Type /stop again within {seconds} s to shut the room down for everyone.",
+  "notice.how-to-stop":
+    '"{typed}" does not shut the room down at the host\'s console, and nothing was sent: /stop does, for everyone.',
   "error.unknown-command":
     'unknown command "/{command}". Type /help for the list.',
   "error.usage": "usage: /{command} {usage}",
@@ -84,6 +91,8 @@ export const CATALOG_EN = {
   "error.too-many-connections":
     "too many connections from your address (at most {limit}). Close one and try again.",
   "error.banned": "you are banned from this room.",
+  "error.internal-error":
+    "the server hit a bug while handling that line (it is logged on the server); it may not have been delivered.",
   "error.bad-json":
     "that line is not a JSON object; send one object per line, or plain text.",
   "error.unknown-type":
@@ -97,7 +106,7 @@ export const CATALOG_EN = {
   "name.empty": "a name needs at least one character",
   "name.too-long": "names are at most {max} characters long",
   "name.characters":
-    "names may contain only letters (a-z, A-Z), digits, _ and -",
+    "names may contain only letters of the Latin alphabet, with or without accents (é, ç, ø ...), digits, _ and -",
   // Arguments of each command, as /help and usage errors show them.
   "usage.nick": "NAME",
   "usage.who": "",
@@ -136,6 +145,11 @@ export const CATALOG_EN = {
     "The TLS key does not belong to the certificate: check --tls-cert and --tls-key.",
   "listen.bad-certificate": "Cannot use the TLS certificate or key: {message}",
   "listen.other": "Cannot listen on {where}: {message}",
+  // On the server's stderr when the room throws: a bug, not the client's fault.
+  "server.bug":
+    "Bug in chat (please report it), with the connection from {address}: {message}. The room keeps serving; this error is logged once.",
+  "server.bug.console":
+    "Bug in chat (please report it), at the console: {message}. The room keeps serving; this error is logged once.",
 
   // --- the command line (lib/cli.ts, main.ts) ----------------------------
   "cli.help.main": `chat: a chat room for everyone on the local network
@@ -151,7 +165,9 @@ Language: --lang fr|en, else LC_ALL, LC_MESSAGES or LANG (fr...: French).`,
   "cli.help.serve": `Usage: chat serve [options]
 
 Starts a chat room and prints the commands classmates can type to join.
-Type at the console to chat as the host; /stop or Ctrl-C shuts the room down.
+Type at the console to chat as the host; /stop or Ctrl-C shuts the room down
+(while people are connected, /stop asks you to type it again within
+{stopConfirm} s).
 
 Options:
   --host ADDRESS      address to listen on (default 0.0.0.0: every network)
@@ -167,7 +183,8 @@ Options:
                       telnet users (default: from LC_ALL, LC_MESSAGES or LANG)
   -h, --help          show this help
 
-Limits (0 turns a limit off):
+Limits (0 turns a limit off, except for --flood-burst, --max-line-bytes and
+--queue-kib):
   --max-clients N     most people connected at once (default {maxClients})
   --max-per-ip N      most connections from one address (default {maxPerAddress})
   --handshake-timeout SECONDS
@@ -180,7 +197,8 @@ Limits (0 turns a limit off):
   --flood-disconnect N
                       refused lines in a row that disconnect the sender
                       (default {floodDisconnect})
-  --max-line-bytes N  longest line a client may send (default {maxLineBytes})
+  --max-line-bytes N  longest line a client may send, from 1 to {longestLine}
+                      bytes (default {maxLineBytes})
   --queue-kib N       KiB waiting for a client before it is dropped as too
                       slow (default {queueKib})
   --password-delay SECONDS
@@ -223,6 +241,8 @@ In the chat: /help lists commands; /quit, stop, Ctrl-C or Ctrl-D leaves.`,
   "cli.bad-port": 'Bad port "{port}": use a number from {min} to 65535.',
   "cli.bad-count":
     'Bad value "{value}" for {option}: use a whole number of {min} or more.',
+  "cli.bad-range":
+    'Bad value "{value}" for {option}: use a whole number from {min} to {max}.',
   "cli.bad-address":
     'Bad address "{address}": use a host name or IP address, e.g. 192.168.1.23.',
   "cli.serve-no-arguments":
@@ -246,16 +266,30 @@ In the chat: /help lists commands; /quit, stop, Ctrl-C or Ctrl-D leaves.`,
   "cli.join-with": "Classmates can join with:",
   "cli.join-local-only":
     "No network address found: only this computer can join, with:",
+  "cli.join-loopback":
+    "Only this computer can join: {host} is reachable from this computer only (--host 0.0.0.0 lets classmates in). Join with:",
+  "cli.join-from-clone": "(or from a clone of chat: {command})",
   "cli.join-without-chat": "(or without chat: {command})",
+  "cli.join-without-chat.password":
+    "(or without chat: {command}, then send /pass PASSWORD)",
   "cli.console-hint":
     "Type here to chat as the host; /help lists commands, /stop shuts down.",
   "cli.stopped": "Server stopped.",
+  // When the console's input ends: Ctrl-D at a terminal, or the end of a pipe.
+  "cli.console-ended.terminal":
+    "Ctrl-D: this console no longer reads what you type, and the room keeps running. Stop it with Ctrl-C, or with: kill {pid}",
+  "cli.console-ended":
+    "The console's input has ended: the room keeps running without a console. Stop it with: kill {pid}",
   "cli.password-prompt": "Room password: ",
   "cli.password-again": "Same password again: ",
   "cli.password-no-terminal":
     "--password needs a terminal to type it at, or the password in CHAT_PASSWORD.",
   "cli.password-empty": "The room password cannot be empty.",
   "cli.password-differ": "The two passwords differ.",
+  "cli.password-try-again": "Try again ({attempt} of {max}).",
+  "cli.password-gave-up":
+    "No password after {max} tries; the room was not started.",
+  "cli.password-cancelled": "No password typed; the room was not started.",
   "cli.unexpected-error": "unexpected error: {message}",
 
   // --- TLS (lib/tls.ts) ----------------------------------------------------
@@ -284,18 +318,24 @@ In the chat: /help lists commands; /quit, stop, Ctrl-C or Ctrl-D leaves.`,
     'The key file "{path}" is not a PEM private key: it has no "-----BEGIN PRIVATE KEY-----" block.',
   "tls.key.damaged":
     'The key file "{path}" has a damaged key block (its base64 does not decode).',
+  "tls.key.unsupported":
+    'chat cannot sign a certificate with the key in "{path}": it reads RSA, ECDSA (P-256, P-384, P-521) and Ed25519 keys. Make one as the README shows.',
+  "tls.cert.version-1":
+    'The certificate file "{path}" holds an X.509 version 1 certificate, which TLS cannot use. Make one as the README shows.',
   "tls.not-tls":
     "The server at {where} did not answer with TLS; is it started with --tls?",
-  "tls.failed": "TLS with the server at {where} failed: {message}",
+  "tls.failed":
+    "TLS with the server at {where} failed ({message}). Check that it is a chat server started with --tls, of the same version as yours.",
   "tls.handshake-timeout":
     "The server at {where} did not complete a TLS handshake within {seconds} s; is it started with --tls?",
-  "tls.no-certificate": "The server at {where} sent no certificate.",
+  "tls.no-certificate":
+    "The server at {where} sent no certificate; is it a chat server started with --tls?",
   "tls.bad-fingerprint":
     'Bad fingerprint "{fingerprint}": give the 64 hex digits (SHA-256) that "chat serve --tls" printed.',
   "tls.mismatch":
     "The certificate of the server at {where} does not match the fingerprint: expected {expected}, got {actual}. It may be a machine in the middle, a different server, or a server restarted with a new certificate; nothing was sent.",
   "tls.unreadable":
-    "The certificate of the server at {where} matches the fingerprint but chat cannot read it; nothing was sent.",
+    "The certificate of the server at {where} matches the fingerprint but chat cannot read it; nothing was sent. Ask the host for a certificate made as the README shows.",
   "tls.no-name":
     'The certificate of the server at {where} matches the fingerprint but names no host (no subjectAltName), so chat cannot check that the server holds its key; nothing was sent. Use "chat serve --tls", or a certificate with a subjectAltName.',
   "tls.key-not-proven":
@@ -314,7 +354,24 @@ In the chat: /help lists commands; /quit, stop, Ctrl-C or Ctrl-D leaves.`,
   "tls.expired":
     "The certificate of the server at {where} has expired or is not valid yet. Check the date and time on both computers; the server needs a new certificate if it has expired.",
   "tls.refused":
-    "The certificate of the server at {where} was refused: {message}",
+    "The certificate of the server at {where} was refused ({message}). Ask the host for a certificate made as the README shows.",
+  "tls.unusable":
+    "The certificate of the server at {where} cannot be a TLS server's: {problem}. The host should run the same version of chat as you, which serves such a certificate under one of its own, or make a certificate as the README shows.",
+  "tls.pinned-unusable":
+    "The certificate of the server at {where} matches the fingerprint, but TLS refuses it as a server's: {problem}; nothing was sent. The host should run the same version of chat as you, which serves such a certificate under one of its own, or make a certificate as the README shows.",
+  "tls.pinned-expired":
+    "The certificate of the server at {where} matches the fingerprint but is valid only from {from} to {to}; nothing was sent. Check the date and time on both computers; if it has expired, the host needs a new certificate.",
+  // Why TLS refuses a certificate, in tls.unusable and tls.pinned-unusable.
+  "tls.problem.ca":
+    "it says it is a certificate authority's (basicConstraints CA:TRUE)",
+  "tls.problem.not-for-servers":
+    "its extended key usage does not allow TLS servers (no serverAuth)",
+  "tls.problem.version-1":
+    "it is an X.509 version 1 certificate, without extensions",
+  "tls.problem.critical-extension":
+    "it has a critical extension that TLS does not know",
+  "tls.problem.algorithm":
+    "its key or signature algorithm is not one TLS accepts",
   // --- chat connect (lib/client.ts, lib/terminal.ts) ----------------------
   "client.cannot-reach.refused":
     'Cannot reach {where}: connection refused. Is "chat serve" running there, on port {port}?',
@@ -347,6 +404,10 @@ In the chat: /help lists commands; /quit, stop, Ctrl-C or Ctrl-D leaves.`,
   "client.protocol-version":
     "The server at {where} speaks version {theirs} of the chat protocol, and this chat connect speaks version {ours}. Use the same version of chat as the host.",
   "client.password-prompt": "Password for the room at {where}: ",
+  "client.password-retry":
+    "Wrong password. Try again (try {attempt} of {max}).",
+  "client.ask-name":
+    "Type the name you want and press Enter, or just press Enter to join as a guest.",
   "client.password-needed":
     "The room at {where} needs a password: run chat connect at a terminal to type it, or set CHAT_PASSWORD.",
   "client.disconnected": "Disconnected from {where}: {why}.",

@@ -29,6 +29,8 @@ export const CATALOG_FR: Readonly<Record<MessageKey, string>> = {
   "help.title": "Commandes :",
   "help.footer":
     "Une ligne qui ne contient que « stop » fait aussi quitter. Commencez une ligne par // pour envoyer un message qui commence par /.",
+  "help.footer.host":
+    "Dans cette console, /stop arrête le salon pour tout le monde (Ctrl-C aussi) ; « stop » et /quit ne l'arrêtent pas. Commencez une ligne par // pour envoyer un message qui commence par /.",
   "pong": "pong",
   "shutdown": "le serveur s'arrête",
   "disconnected": "Vous avez été déconnecté : {reason}.",
@@ -56,6 +58,10 @@ export const CATALOG_FR: Readonly<Record<MessageKey, string>> = {
   "notice.muted": "{name} a été rendu muet par l'hôte",
   "notice.unmuted": "{name} peut de nouveau parler",
   "notice.address-banned": "{address} est banni jusqu'à l'arrêt du serveur.",
+  "notice.stop-confirm":
+    "Personnes connectées à part vous : {count}. Tapez de nouveau /stop dans les {seconds} s pour arrêter le salon pour tout le monde.",
+  "notice.how-to-stop":
+    "« {typed} » n'arrête pas le salon depuis la console de l'hôte, et rien n'a été envoyé : /stop l'arrête, pour tout le monde.",
   "error.unknown-command":
     "commande inconnue « /{command} ». Tapez /help pour la liste.",
   "error.usage": "utilisation : /{command} {usage}",
@@ -88,6 +94,8 @@ export const CATALOG_FR: Readonly<Record<MessageKey, string>> = {
   "error.too-many-connections":
     "trop de connexions depuis votre adresse (au plus {limit}). Fermez-en une et réessayez.",
   "error.banned": "vous êtes banni de ce salon.",
+  "error.internal-error":
+    "le serveur a rencontré un bogue en traitant cette ligne (il est noté sur le serveur) ; elle n'a peut-être pas été transmise.",
   "error.bad-json":
     "cette ligne n'est pas un objet JSON ; envoyez un objet par ligne, ou du texte simple.",
   "error.unknown-type":
@@ -101,7 +109,7 @@ export const CATALOG_FR: Readonly<Record<MessageKey, string>> = {
   "name.empty": "un nom doit avoir au moins un caractère",
   "name.too-long": "un nom a au plus {max} caractères",
   "name.characters":
-    "un nom ne peut contenir que des lettres (a-z, A-Z), des chiffres, _ et -",
+    "un nom ne peut contenir que des lettres de l'alphabet latin, accentuées ou non (é, ç, ø...), des chiffres, _ et -",
   "usage.nick": "NOM",
   "usage.who": "",
   "usage.me": "TEXTE",
@@ -140,6 +148,10 @@ export const CATALOG_FR: Readonly<Record<MessageKey, string>> = {
   "listen.bad-certificate":
     "Impossible d'utiliser le certificat ou la clé TLS : {message}",
   "listen.other": "Impossible d'écouter sur {where} : {message}",
+  "server.bug":
+    "Bogue de chat (merci de le signaler), avec la connexion de {address} : {message}. Le salon continue ; cette erreur n'est notée qu'une fois.",
+  "server.bug.console":
+    "Bogue de chat (merci de le signaler), dans la console : {message}. Le salon continue ; cette erreur n'est notée qu'une fois.",
 
   // --- the command line (lib/cli.ts, main.ts) ----------------------------
   "cli.help.main": `chat : un salon de discussion pour tout le réseau local
@@ -156,7 +168,8 @@ Langue : --lang fr|en, sinon LC_ALL, LC_MESSAGES ou LANG (fr... : français).`,
 
 Ouvre un salon de discussion et affiche les commandes que vos camarades
 peuvent taper pour le rejoindre. Tapez dans la console pour discuter en tant
-qu'hôte ; /stop ou Ctrl-C ferme le salon.
+qu'hôte ; /stop ou Ctrl-C ferme le salon (quand des personnes sont connectées,
+/stop demande d'être retapé dans les {stopConfirm} s).
 
 Options :
   --host ADRESSE      adresse d'écoute (par défaut 0.0.0.0 : tous les réseaux)
@@ -174,7 +187,8 @@ Options :
                       (par défaut : selon LC_ALL, LC_MESSAGES ou LANG)
   -h, --help          afficher cette aide
 
-Limites (0 supprime une limite) :
+Limites (0 supprime une limite, sauf pour --flood-burst, --max-line-bytes et
+--queue-kib) :
   --max-clients N     personnes connectées à la fois, au plus
                       (par défaut {maxClients})
   --max-per-ip N      connexions depuis une même adresse, au plus
@@ -191,8 +205,8 @@ Limites (0 supprime une limite) :
   --flood-disconnect N
                       lignes refusées d'affilée qui déconnectent l'expéditeur
                       (par défaut {floodDisconnect})
-  --max-line-bytes N  ligne la plus longue qu'un client peut envoyer, en
-                      octets (par défaut {maxLineBytes})
+  --max-line-bytes N  ligne la plus longue qu'un client peut envoyer, de 1 à
+                      {longestLine} octets (par défaut {maxLineBytes})
   --queue-kib N       Kio en attente pour un client avant qu'il soit
                       déconnecté comme trop lent (par défaut {queueKib})
   --password-delay SECONDES
@@ -240,6 +254,8 @@ pour partir.`,
     "Port invalide « {port} » : utilisez un nombre de {min} à 65535.",
   "cli.bad-count":
     "Valeur invalide « {value} » pour {option} : utilisez un nombre entier d'au moins {min}.",
+  "cli.bad-range":
+    "Valeur invalide « {value} » pour {option} : utilisez un nombre entier de {min} à {max}.",
   "cli.bad-address":
     "Adresse invalide « {address} » : utilisez un nom d'hôte ou une adresse IP, par exemple 192.168.1.23.",
   "cli.serve-no-arguments":
@@ -263,16 +279,30 @@ pour partir.`,
   "cli.join-with": "Vos camarades peuvent se connecter avec :",
   "cli.join-local-only":
     "Aucune adresse réseau trouvée : seul cet ordinateur peut se connecter, avec :",
+  "cli.join-loopback":
+    "Seul cet ordinateur peut se connecter : {host} n'est joignable que depuis cet ordinateur (--host 0.0.0.0 ouvre le salon à vos camarades). Connexion avec :",
+  "cli.join-from-clone": "(ou depuis une copie de chat : {command})",
   "cli.join-without-chat": "(ou sans chat : {command})",
+  "cli.join-without-chat.password":
+    "(ou sans chat : {command}, puis envoyez /pass MOT_DE_PASSE)",
   "cli.console-hint":
     "Tapez ici pour discuter en tant qu'hôte ; /help liste les commandes, /stop arrête le salon.",
   "cli.stopped": "Serveur arrêté.",
+  "cli.console-ended.terminal":
+    "Ctrl-D : cette console ne lit plus ce que vous tapez, et le salon continue. Arrêtez-le avec Ctrl-C, ou avec : kill {pid}",
+  "cli.console-ended":
+    "L'entrée de la console est terminée : le salon continue sans console. Arrêtez-le avec : kill {pid}",
   "cli.password-prompt": "Mot de passe du salon : ",
   "cli.password-again": "Répétez le mot de passe : ",
   "cli.password-no-terminal":
     "--password demande un terminal pour taper le mot de passe, ou le mot de passe dans CHAT_PASSWORD.",
   "cli.password-empty": "Le mot de passe du salon ne peut pas être vide.",
   "cli.password-differ": "Les deux mots de passe sont différents.",
+  "cli.password-try-again": "Recommencez (essai {attempt} sur {max}).",
+  "cli.password-gave-up":
+    "Pas de mot de passe après {max} essais ; le salon n'a pas été ouvert.",
+  "cli.password-cancelled":
+    "Aucun mot de passe tapé ; le salon n'a pas été ouvert.",
   "cli.unexpected-error": "erreur inattendue : {message}",
 
   // --- TLS (lib/tls.ts) ----------------------------------------------------
@@ -301,18 +331,24 @@ pour partir.`,
     "Le fichier de clé « {path} » n'est pas une clé privée PEM : il n'a pas de bloc « -----BEGIN PRIVATE KEY----- ».",
   "tls.key.damaged":
     "Le fichier de clé « {path} » contient un bloc de clé abîmé (son base64 ne se décode pas).",
+  "tls.key.unsupported":
+    "chat ne sait pas signer un certificat avec la clé de « {path} » : il lit les clés RSA, ECDSA (P-256, P-384, P-521) et Ed25519. Faites-en une comme l'indique le README.",
+  "tls.cert.version-1":
+    "Le fichier de certificat « {path} » contient un certificat X.509 de version 1, que TLS ne peut pas utiliser. Faites-en un comme l'indique le README.",
   "tls.not-tls":
     "Le serveur {where} n'a pas répondu en TLS ; a-t-il été lancé avec --tls ?",
-  "tls.failed": "La connexion TLS avec le serveur {where} a échoué : {message}",
+  "tls.failed":
+    "La connexion TLS avec le serveur {where} a échoué ({message}). Vérifiez que c'est un serveur chat lancé avec --tls, de la même version que le vôtre.",
   "tls.handshake-timeout":
     "Le serveur {where} n'a pas terminé la négociation TLS en {seconds} s ; a-t-il été lancé avec --tls ?",
-  "tls.no-certificate": "Le serveur {where} n'a envoyé aucun certificat.",
+  "tls.no-certificate":
+    "Le serveur {where} n'a envoyé aucun certificat ; est-ce un serveur chat lancé avec --tls ?",
   "tls.bad-fingerprint":
     "Empreinte invalide « {fingerprint} » : donnez les 64 chiffres hexadécimaux (SHA-256) affichés par « chat serve --tls ».",
   "tls.mismatch":
     "Le certificat du serveur {where} ne correspond pas à l'empreinte : attendue {expected}, reçue {actual}. Il peut s'agir d'une machine qui s'intercale, d'un autre serveur, ou d'un serveur redémarré avec un nouveau certificat ; rien n'a été envoyé.",
   "tls.unreadable":
-    "Le certificat du serveur {where} correspond à l'empreinte mais chat ne sait pas le lire ; rien n'a été envoyé.",
+    "Le certificat du serveur {where} correspond à l'empreinte mais chat ne sait pas le lire ; rien n'a été envoyé. Demandez à l'hôte un certificat fait comme l'indique le README.",
   "tls.no-name":
     "Le certificat du serveur {where} correspond à l'empreinte mais ne nomme aucun hôte (pas de subjectAltName), donc chat ne peut pas vérifier que le serveur détient sa clé ; rien n'a été envoyé. Utilisez « chat serve --tls », ou un certificat avec un subjectAltName.",
   "tls.key-not-proven":
@@ -330,7 +366,24 @@ pour partir.`,
   "tls.wrong-name.holds": " (il est pour {names})",
   "tls.expired":
     "Le certificat du serveur {where} a expiré ou n'est pas encore valable. Vérifiez la date et l'heure sur les deux ordinateurs ; s'il a expiré, le serveur a besoin d'un nouveau certificat.",
-  "tls.refused": "Le certificat du serveur {where} a été refusé : {message}",
+  "tls.refused":
+    "Le certificat du serveur {where} a été refusé ({message}). Demandez à l'hôte un certificat fait comme l'indique le README.",
+  "tls.unusable":
+    "Le certificat du serveur {where} ne peut pas être celui d'un serveur TLS : {problem}. L'hôte doit utiliser la même version de chat que vous, qui sert un tel certificat sous un certificat à elle, ou faire un certificat comme l'indique le README.",
+  "tls.pinned-unusable":
+    "Le certificat du serveur {where} correspond à l'empreinte, mais TLS le refuse comme certificat de serveur : {problem} ; rien n'a été envoyé. L'hôte doit utiliser la même version de chat que vous, qui sert un tel certificat sous un certificat à elle, ou faire un certificat comme l'indique le README.",
+  "tls.pinned-expired":
+    "Le certificat du serveur {where} correspond à l'empreinte mais n'est valable que du {from} au {to} ; rien n'a été envoyé. Vérifiez la date et l'heure sur les deux ordinateurs ; s'il a expiré, l'hôte a besoin d'un nouveau certificat.",
+  "tls.problem.ca":
+    "il se dit certificat d'autorité de certification (basicConstraints CA:TRUE)",
+  "tls.problem.not-for-servers":
+    "son usage étendu de clé n'autorise pas les serveurs TLS (pas de serverAuth)",
+  "tls.problem.version-1":
+    "c'est un certificat X.509 de version 1, sans extensions",
+  "tls.problem.critical-extension":
+    "il a une extension critique que TLS ne connaît pas",
+  "tls.problem.algorithm":
+    "son algorithme de clé ou de signature n'est pas accepté par TLS",
   // --- chat connect (lib/client.ts, lib/terminal.ts) ----------------------
   "client.cannot-reach.refused":
     "Impossible de joindre {where} : connexion refusée. « chat serve » tourne-t-il bien là-bas, sur le port {port} ?",
@@ -363,6 +416,10 @@ pour partir.`,
   "client.protocol-version":
     "Le serveur {where} parle la version {theirs} du protocole de chat, et ce chat connect la version {ours}. Utilisez la même version de chat que l'hôte.",
   "client.password-prompt": "Mot de passe du salon sur {where} : ",
+  "client.password-retry":
+    "Mot de passe incorrect. Réessayez (essai {attempt} sur {max}).",
+  "client.ask-name":
+    "Tapez le nom que vous voulez puis Entrée, ou seulement Entrée pour entrer en invité.",
   "client.password-needed":
     "Le salon sur {where} demande un mot de passe : lancez chat connect dans un terminal pour le taper, ou définissez CHAT_PASSWORD.",
   "client.disconnected": "Déconnecté de {where} : {why}.",

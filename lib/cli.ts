@@ -23,7 +23,11 @@ import {
   t,
 } from "./i18n.ts";
 import { parseFingerprint } from "./tls.ts";
-import { DEFAULT_FLOOD_LIMITS, WRONG_PASSWORD_DELAY_MS } from "./room.ts";
+import {
+  DEFAULT_FLOOD_LIMITS,
+  STOP_CONFIRM_MS,
+  WRONG_PASSWORD_DELAY_MS,
+} from "./room.ts";
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_HEARTBEAT_TIMEOUT_MS,
@@ -54,6 +58,7 @@ export interface ServeOptions {
   hostname: string;
   port: number;
   name: string;
+  /** 0: no limit on connections. */
   maxClients: number;
   /** 0: no per-address limit. */
   maxPerAddress: number;
@@ -101,8 +106,11 @@ export interface CommandLineEnv extends LocaleEnv {
   USERNAME?: string;
 }
 
-// Clients accept server lines up to 64 KiB: a name and a message must fit.
-const LONGEST_LINE_BYTES = 32 * 1024;
+/**
+ * The most `--max-line-bytes` allows. Clients accept server lines up to
+ * 64 KiB: a name and a message must fit.
+ */
+export const LONGEST_LINE_BYTES = 32 * 1024;
 
 // The defaults live beside the code that applies them; the help shows them.
 const DEFAULT_FLOOD = DEFAULT_FLOOD_LIMITS;
@@ -142,8 +150,10 @@ export function serveHelp(lang: Lang): string {
     floodRate: DEFAULT_FLOOD.perSecond,
     floodDisconnect: DEFAULT_FLOOD.disconnectAfter,
     maxLineBytes: MAX_LINE_BYTES,
+    longestLine: LONGEST_LINE_BYTES,
     queueKib: QUEUE_LIMIT_BYTES / 1024,
     passwordDelay: WRONG_PASSWORD_DELAY_MS / 1000,
+    stopConfirm: STOP_CONFIRM_MS / 1000,
   });
 }
 
@@ -295,12 +305,17 @@ function parseServe(args: string[], lang: Lang): Invocation {
   }
   const name = (values.name as string | undefined) ?? "host";
   checkName(name, lang);
-  const count = (option: string, fallback: number, min: number) =>
+  const count = (
+    option: string,
+    fallback: number,
+    min: number,
+    max?: number,
+  ) =>
     parseCount(
       `--${option}`,
       values[option] as string | undefined,
       fallback,
-      min,
+      { min, max },
       lang,
     );
   const certFile = values["tls-cert"] as string | undefined;
@@ -318,7 +333,7 @@ function parseServe(args: string[], lang: Lang): Invocation {
       lang,
     ),
     name,
-    maxClients: count("max-clients", DEFAULT_MAX_CLIENTS, 1),
+    maxClients: count("max-clients", DEFAULT_MAX_CLIENTS, 0),
     maxPerAddress: count("max-per-ip", DEFAULT_MAX_PER_ADDRESS, 0),
     handshakeTimeoutMs:
       count("handshake-timeout", DEFAULT_HANDSHAKE_TIMEOUT_S, 0) * 1000,
@@ -333,8 +348,10 @@ function parseServe(args: string[], lang: Lang): Invocation {
         0,
       ),
     },
-    maxLineBytes: Math.min(
-      count("max-line-bytes", MAX_LINE_BYTES, 1),
+    maxLineBytes: count(
+      "max-line-bytes",
+      MAX_LINE_BYTES,
+      1,
       LONGEST_LINE_BYTES,
     ),
     queueLimitBytes: count("queue-kib", QUEUE_LIMIT_BYTES / 1024, 1) * 1024,
@@ -495,15 +512,20 @@ function parsePort(
   return port;
 }
 
+/** A whole number from `range.min` to `range.max` (no upper bound if absent). */
 function parseCount(
   option: string,
   text: string | undefined,
   fallback: number,
-  min: number,
+  range: { min: number; max?: number },
   lang: Lang,
 ): number {
   if (text === undefined) return fallback;
+  const { min, max } = range;
   const count = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
+  if (max !== undefined && !(count >= min && count <= max)) {
+    usage(lang, "cli.bad-range", { value: text, option, min, max });
+  }
   if (!(count >= min)) {
     usage(lang, "cli.bad-count", { value: text, option, min });
   }

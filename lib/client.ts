@@ -11,12 +11,16 @@ import {
   connectToServer,
   formatAddress,
   joinRoom,
+  type NameAnswer,
   startProtocol,
+  WrongPasswordError,
 } from "./client_handshake.ts";
 import { parseServerEvent } from "./client_events.ts";
 import { ServerLink } from "./client_link.ts";
 import type { ServerEvent } from "./events.ts";
 import { type Lang, t } from "./i18n.ts";
+import { nameKey } from "./protocol.ts";
+import { NOTICE_PREFIX } from "./render_text.ts";
 import { type LineConsole, openConsole } from "./terminal.ts";
 
 export {
@@ -25,6 +29,7 @@ export {
   CONNECT_TIMEOUT_MS,
   formatAddress,
   WELCOME_TIMEOUT_MS,
+  WrongPasswordError,
 } from "./client_handshake.ts";
 
 /** After sending `/quit`, wait this long for the server to close. */
@@ -36,11 +41,21 @@ export const HEARTBEAT_INTERVAL_MS = 15_000;
 /** A server that sends nothing for this long (not even a pong) is gone. */
 export const SERVER_SILENCE_MS = 45_000;
 
+/** At a terminal, the room password may be typed this many times. */
+export const PASSWORD_TRIES = 3;
+
+/** True when the person types at a terminal and reads one. */
+function atTerminal(): boolean {
+  return Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
+}
+
 /**
  * Connects to a chat server and runs the chat until it ends. Resolves with
- * the exit status: 0 when the person quit, 1 when the server went away.
- * Throws `ClientError` when it cannot connect or get in (silent server,
- * refusal, older server, refused password or `--name`).
+ * the exit status: 0 when the person quit (the server said goodbye), 1 when
+ * the server went away. Throws `ClientError` when it cannot connect or get
+ * in (silent server, refusal, older server, refused password or `--name`).
+ * At a terminal, a wrong room password is asked for again, up to
+ * {@linkcode PASSWORD_TRIES} tries in all.
  *
  * @example
  * ```ts
@@ -55,8 +70,28 @@ export async function runClient(options: ClientOptions): Promise<number> {
   Deno.addSignalListener("SIGINT", onInterrupt);
   let link: ServerLink | undefined;
   try {
-    link = new ServerLink(await connectToServer(options));
-    await startProtocol(link, options);
+    let password = options.password;
+    for (let attempt = 1;; attempt++) {
+      link = new ServerLink(await connectToServer(options));
+      try {
+        await startProtocol(link, { ...options, password });
+        break;
+      } catch (error) {
+        // The server closes the connection after a wrong password: connect
+        // again and ask again.
+        const retry = error instanceof WrongPasswordError &&
+          attempt < PASSWORD_TRIES && Deno.stdin.isTerminal();
+        if (!retry) throw error;
+        link.close();
+        console.error(
+          t(options.lang ?? "en", "client.password-retry", {
+            attempt: attempt + 1,
+            max: PASSWORD_TRIES,
+          }),
+        );
+        password = undefined;
+      }
+    }
     session = new ClientSession(link, options);
     return await session.run();
   } finally {
@@ -76,11 +111,22 @@ class ClientSession {
   readonly #lang: Lang;
   readonly #where: string;
   #console: LineConsole | undefined;
+  /**
+   * Events received before the console opens, shown when it does: a name
+   * given with `--name` that is refused then ends the program with one
+   * line, and nothing else on the screen.
+   */
+  #unshown: ServerEvent[] = [];
   #ownName = "";
+  /** The person asked to leave (Ctrl-C, Ctrl-D, end of input). */
   #quitting = false;
+  /** The server said goodbye: the person left, whatever they typed. */
+  #saidBye = false;
   #serverShutDown = false;
   #serverSilent = false;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
+  /** While a name is asked for, takes the next typed line. */
+  #answerName: ((answer: NameAnswer) => void) | undefined;
   /** Settles once joined; typed lines wait for it. */
   readonly #ready: Promise<void>;
   #markReady!: () => void;
@@ -94,23 +140,19 @@ class ClientSession {
   }
 
   async run(): Promise<number> {
-    // Open before joining, so that lines typed meanwhile wait their turn.
-    this.#console = openConsole({
-      onLine: async (line) => {
-        await this.#ready;
-        await this.#onTyped(line);
-      },
-      onEnd: () => this.quit(),
-      onInterrupt: () => this.quit(),
-      ownName: () => this.#ownName,
-      lang: this.#lang,
-    });
+    // Lines typed while joining wait, unread, until the console opens.
     const joined = await joinRoom(
       this.#link,
       this.#options,
       (event) => this.#receive(event),
+      atTerminal() ? () => this.#askName() : undefined,
     );
-    if (!joined) return this.#serverGone();
+    if (!joined) {
+      // Why the server closed, if it said so before.
+      if (this.#unshown.length > 0) this.#openConsole();
+      return this.#serverGone();
+    }
+    this.#openConsole();
     this.#startHeartbeat();
     this.#markReady();
     return await this.#relay();
@@ -118,8 +160,46 @@ class ClientSession {
 
   dispose(): void {
     clearInterval(this.#heartbeat);
+    this.#answerName?.(undefined);
     this.#console?.close();
     this.#link.close();
+  }
+
+  /** Opens the console, once, and shows the events that waited for it. */
+  #openConsole(): LineConsole {
+    if (this.#console) return this.#console;
+    const screen = openConsole({
+      onLine: async (line) => {
+        const answer = this.#answerName;
+        if (answer) {
+          this.#answerName = undefined;
+          return answer(line);
+        }
+        await this.#ready;
+        await this.#link.send(line);
+      },
+      onEnd: () => this.quit(),
+      onInterrupt: () => this.quit(),
+      ownName: () => this.#ownName,
+      lang: this.#lang,
+    });
+    this.#console = screen;
+    for (const event of this.#unshown) screen.show(event);
+    this.#unshown = [];
+    return screen;
+  }
+
+  /**
+   * At a terminal, after the default name was refused: asks for a name
+   * (the refusal is on the screen just above); the next typed line is the
+   * answer.
+   */
+  #askName(): Promise<NameAnswer> {
+    if (this.#quitting) return Promise.resolve(undefined);
+    this.#openConsole().print(
+      NOTICE_PREFIX + t(this.#lang, "client.ask-name"),
+    );
+    return new Promise((resolve) => this.#answerName = resolve);
   }
 
   /**
@@ -160,20 +240,26 @@ class ClientSession {
         this.#ownName = event.name;
         break;
       case "renamed":
-        if (event.from.toLowerCase() === this.#ownName.toLowerCase()) {
+        if (nameKey(event.from) === nameKey(this.#ownName)) {
           this.#ownName = event.to;
         }
+        break;
+      case "notice":
+        // The answer to `/quit`, `stop` or `/quit anything`, however typed.
+        if (event.code === "bye") this.#saidBye = true;
         break;
       case "shutdown":
         this.#serverShutDown = true;
         break;
     }
-    this.#console?.show(event);
+    if (this.#console) this.#console.show(event);
+    else this.#unshown.push(event);
   }
 
   #serverGone(): number {
     clearInterval(this.#heartbeat);
     this.#console?.close();
+    if (this.#saidBye) return 0;
     if (this.#quitting && !this.#link.writeFailed) return 0;
     const why = this.#serverShutDown
       ? t(this.#lang, "client.why.shutdown")
@@ -188,16 +274,13 @@ class ClientSession {
     return 1;
   }
 
-  async #onTyped(line: string): Promise<void> {
-    const command = line.trim().toLowerCase();
-    if (command === "/quit" || command === "stop") this.#quitting = true;
-    await this.#link.send(line);
-  }
-
   /** Sends `/quit` after everything typed so far, then waits for the close. */
   quit(): void {
     if (this.#quitting) return;
     this.#quitting = true;
+    // Asked for a name, the person left instead.
+    this.#answerName?.(undefined);
+    this.#answerName = undefined;
     void this.#ready.then(() => this.#link.send("/quit"));
     // A server that never closes must not keep us waiting forever.
     setTimeout(() => this.dispose(), QUIT_GRACE_MS);

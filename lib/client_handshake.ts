@@ -54,6 +54,14 @@ export class ClientError extends Error {
 }
 
 /**
+ * The server refused the room password as wrong. It has closed the
+ * connection; at a terminal, `chat connect` connects again and asks again.
+ */
+export class WrongPasswordError extends ClientError {
+  override name = "WrongPasswordError";
+}
+
+/**
  * Formats `host:port`, with brackets around IPv6 addresses.
  *
  * @example
@@ -273,12 +281,13 @@ async function givePassword(
     const event = parseServerEvent(line);
     if (event?.type === "notice" && event.code === "password-accepted") return;
     if (event?.type === "error") {
-      throw new ClientError(
-        t(lang, "client.refused.password", {
-          where,
-          reason: errorText(event, lang),
-        }),
-      );
+      const message = t(lang, "client.refused.password", {
+        where,
+        reason: errorText(event, lang),
+      });
+      throw event.code === "wrong-password"
+        ? new WrongPasswordError(message)
+        : new ClientError(message);
     }
   }
 }
@@ -287,12 +296,20 @@ async function givePassword(
 const NAME_REFUSALS = new Set(["name-taken", "name-reserved", "name-invalid"]);
 
 /**
- * Joins the room: `/nick NAME`, or `/join` as a guest when there is no name
- * or an implicit one is refused. Every event until the welcome, and the
- * welcome, goes to `receive` (the room as watched meanwhile). Resolves with
- * true once joined, false when the server closed the connection first;
- * throws a {@linkcode ClientError} when a name given with `--name` is
- * refused.
+ * What the person wants after the default name was refused: a name to try,
+ * `""` to join as a guest, or `undefined` to leave.
+ */
+export type NameAnswer = string | undefined;
+
+/**
+ * Joins the room: `/nick NAME`, or `/join` as a guest when there is no name.
+ * Every event until the welcome, and the welcome, goes to `receive` (the
+ * room as watched meanwhile). When an implicit name (from the login) is
+ * refused, `askName` (at a terminal) is asked for another, again after each
+ * refusal; without it (piped input) the client joins as a guest. Resolves
+ * with true once joined, false when the server closed the connection first
+ * (or the person left instead of choosing a name); throws a
+ * {@linkcode ClientError} when a name given with `--name` is refused.
  *
  * @example
  * ```ts
@@ -308,9 +325,12 @@ export async function joinRoom(
   link: ServerLink,
   options: ClientOptions,
   receive: (event: ServerEvent) => void,
+  askName?: () => Promise<NameAnswer>,
 ): Promise<boolean> {
   const lang = options.lang ?? "en";
-  const name = options.name;
+  const name = options.name === undefined
+    ? undefined
+    : options.name.normalize("NFC");
   await link.send(name === undefined ? "/join" : `/nick ${name}`);
   while (true) {
     const line = await link.next();
@@ -328,7 +348,12 @@ export async function joinRoom(
         );
       }
       receive(event);
-      await link.send("/join");
+      const answer = askName ? (await askName())?.trim() : "";
+      if (answer === undefined) {
+        await link.send("/quit");
+      } else {
+        await link.send(answer === "" ? "/join" : `/nick ${answer}`);
+      }
       continue;
     }
     receive(event);

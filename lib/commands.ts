@@ -14,6 +14,11 @@ export interface Command {
   /** Arguments as shown in English in `/help`, e.g. `NAME TEXT`. */
   readonly usage: string;
   readonly hostOnly?: boolean;
+  /**
+   * Not in the host's `/help`: the host cannot leave its own room (its
+   * `/quit` says how to shut the room down instead).
+   */
+  readonly notForHost?: boolean;
   /** Whether a muted member may use it (it says nothing to the room). */
   readonly quiet?: boolean;
   run(room: Room, member: Member, args: string): void;
@@ -96,6 +101,7 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
   ["quit", {
     usage: "",
     quiet: true,
+    notForHost: true,
     run(room, member) {
       room.quit(member);
     },
@@ -139,8 +145,8 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
   ["stop", {
     usage: "",
     hostOnly: true,
-    run(room) {
-      room.stop();
+    run(room, member) {
+      room.requestStop(member);
     },
   }],
 ]);
@@ -148,7 +154,9 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
 /** The commands `member` may use, for `/help`. */
 function commandList(member: Member): CommandInfo[] {
   return [...COMMANDS]
-    .filter(([, command]) => !command.hostOnly || member.isHost)
+    .filter(([, command]) =>
+      member.isHost ? !command.notForHost : !command.hostOnly
+    )
     .map(([name, command]) => ({
       name,
       usage: command.usage,

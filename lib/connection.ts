@@ -33,14 +33,28 @@ export interface ConnectionSettings {
   flow: FlowControl;
   /** `chat x.y.z`, told to structured clients. */
   serverName: string;
+  /**
+   * Called when the room throws: a bug in chat, not something the client
+   * did. `address` is the client's.
+   */
+  reportBug(error: unknown, address: string): void;
 }
 
 /**
  * A client connection: its reader feeds the room, the room's events go to
  * its own queue, rendered for this client.
+ *
+ * An exception from the room is a bug in chat, not the client's doing: it
+ * is handed to `reportBug`, and the connection is kept (the client is told
+ * that its line may not have gone out); other connections never see it.
+ * Only an exception from {@linkcode Room.arrive} ends the connection, since
+ * it then has no place in the room: the constructor closes the socket and
+ * throws.
  */
 export class Connection implements Peer {
   readonly #conn: Deno.Conn;
+  /** The client's address, as the room and the logs know it. */
+  readonly address: string;
   readonly #settings: ConnectionSettings;
   readonly #queue: OutgoingQueue;
   readonly #onGone: () => void;
@@ -60,6 +74,7 @@ export class Connection implements Peer {
     onGone: () => void,
   ) {
     this.#conn = conn;
+    this.address = address;
     this.#settings = settings;
     this.#onGone = onGone;
     this.#rendering = settings.textRendering;
@@ -76,7 +91,16 @@ export class Connection implements Peer {
       settings.queueLimitBytes,
       settings.flow,
     );
-    this.member = settings.room.arrive(this, { address });
+    try {
+      this.member = settings.room.arrive(this, { address });
+    } catch (error) {
+      this.#gone = true;
+      this.#queue.abort();
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+      throw error;
+    }
     void this.#queue.done.then((end) =>
       this.abort(end === "failed" ? "connection-lost" : undefined)
     );
@@ -117,7 +141,9 @@ export class Connection implements Peer {
     this.#gone = true;
     // Leave once the current broadcast has reached everyone, so that every
     // member still sees the same events in the same order.
-    queueMicrotask(() => this.#settings.room.leave(this.member, reason));
+    queueMicrotask(() =>
+      this.#inRoom(() => this.#settings.room.leave(this.member, reason))
+    );
     this.#queue.abort();
     try {
       this.#conn.close();
@@ -148,12 +174,16 @@ export class Connection implements Peer {
     const room = this.#settings.room;
     // The farewell is rendered for this client alone and queued in place of
     // everything else.
-    const farewell = room.eventFor({
-      type: "disconnected",
-      reason: "too-slow",
+    this.#inRoom(() => {
+      const farewell = room.eventFor({
+        type: "disconnected",
+        reason: "too-slow",
+      });
+      this.#queue.replaceAndClose(farewell.bytesFor(this.#rendering));
     });
-    this.#queue.replaceAndClose(farewell.bytesFor(this.#rendering));
-    queueMicrotask(() => room.leave(this.member, "too-slow"));
+    queueMicrotask(() =>
+      this.#inRoom(() => room.leave(this.member, "too-slow"))
+    );
     this.close();
   }
 
@@ -163,12 +193,38 @@ export class Connection implements Peer {
       ready: () => this.#settings.flow.ready(),
       gone: () => this.#gone,
       onBytes: () => this.lastHeardAt = performance.now(),
-      onLine: (line) => this.#receive(line),
+      onLine: (line) => this.#receiveGuarded(line),
     });
     if (this.#gone) return;
     if (end === "failed") return this.abort("connection-lost");
-    this.#settings.room.leave(this.member);
+    this.#inRoom(() => this.#settings.room.leave(this.member));
     this.close();
+  }
+
+  /**
+   * Runs something that calls into the room. An exception is a bug in
+   * chat: reported, and this connection stays as it is. Returns true when
+   * nothing was thrown.
+   */
+  #inRoom(action: () => void): boolean {
+    try {
+      action();
+      return true;
+    } catch (error) {
+      this.#settings.reportBug(error, this.address);
+      return false;
+    }
+  }
+
+  /**
+   * One line from the client. If the room throws on it, the line is lost
+   * but the connection is kept, and the client is told so.
+   */
+  #receiveGuarded(line: FramedLine): void {
+    if (this.#inRoom(() => this.#receive(line)) || this.#gone) return;
+    this.#inRoom(() =>
+      this.#settings.room.tellError(this.member, { code: "internal-error" })
+    );
   }
 
   #receive(line: FramedLine): void {

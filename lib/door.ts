@@ -22,7 +22,8 @@ export function handleAtDoor(
   const { name: commandName, args } = trimmed.startsWith("/")
     ? parseCommand(trimmed)
     : { name: "", args: "" };
-  if (commandName === "quit" || trimmed === "stop") {
+  // Exactly "stop", as the exercise sheet's client sends it.
+  if (commandName === "quit" || text === "stop") {
     room.quit(state);
     return false;
   }

@@ -42,7 +42,11 @@ export type Notice =
   | { code: "bye" }
   | { code: "muted"; args: { name: string } }
   | { code: "unmuted"; args: { name: string } }
-  | { code: "address-banned"; args: { address: string } };
+  | { code: "address-banned"; args: { address: string } }
+  /** To the host: `/stop` with people connected; a second one shuts down. */
+  | { code: "stop-confirm"; args: { count: number; seconds: number } }
+  /** To the host: `stop` or `/quit`, which do not shut the room down. */
+  | { code: "how-to-stop"; args: { typed: string } };
 
 /** Errors: something this client did was refused. */
 export type ErrorNotice =
@@ -67,6 +71,7 @@ export type ErrorNotice =
   | { code: "full"; args: { max: number } }
   | { code: "too-many-connections"; args: { limit: number } }
   | { code: "banned" }
+  | { code: "internal-error" }
   | { code: "bad-json" }
   | { code: "unknown-type"; args: { type: string } }
   | { code: "unknown-field"; args: { field: string } }

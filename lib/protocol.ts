@@ -198,42 +198,135 @@ export function sanitizeText(text: string): string {
   return text.replace(ESCAPE_SEQUENCE, "").replace(UNSAFE_CHARACTERS, "");
 }
 
-const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
+// One character a name may hold: an ASCII letter or digit, `_`, `-`, or a
+// letter of the Latin-1 Supplement and Latin Extended-A and -B blocks
+// (é, ç, ø, ł, ő, ș ...), but not × and ÷, nor the click letters ǀ ǁ ǂ ǃ,
+// which pass for punctuation. Letters of other scripts that look like Latin
+// ones (Cyrillic а, Greek ο, fullwidth ａ) are outside these blocks.
+const NAME_CHARACTER =
+  /[A-Za-z0-9_\-\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u01BF\u01C4-\u024F]/;
+const NAME_PATTERN = new RegExp(`^${NAME_CHARACTER.source}+$`);
+const LETTER_OR_DIGIT = /[\p{L}\p{Nd}]/u;
+const COMBINING_MARKS = /\p{M}/gu;
+// Latin letters with a stroke or without a dot, which Unicode does not
+// decompose into a base letter and a mark, and ß: for the name key, each is
+// the letter it looks like.
+const FOLDED_LETTERS: Record<string, string> = {
+  "ß": "ss",
+  "ð": "d",
+  "đ": "d",
+  "ħ": "h",
+  "ı": "i",
+  "ł": "l",
+  "ø": "o",
+  "ŧ": "t",
+  "ƀ": "b",
+  "ƚ": "l",
+  "ƶ": "z",
+  "ǥ": "g",
+  "ȥ": "z",
+  "ȷ": "j",
+  "ȼ": "c",
+  "ɇ": "e",
+  "ɉ": "j",
+  "ɍ": "r",
+  "ɏ": "y",
+  "ɨ": "i",
+};
+const FOLDED_LETTER = new RegExp(
+  `[${Object.keys(FOLDED_LETTERS).join("")}]`,
+  "g",
+);
 
 /**
- * Checks a requested name. Returns why it is refused (`empty`, `too-long`,
- * `characters`; the catalogues say it in words), or `undefined` when it is
- * acceptable. Names never contain spaces, colons or asterisks, so no user
- * can make a line that looks like a notice or another user's line.
+ * A name as the room keeps it: NFC-normalised, so that an `é` typed as `e`
+ * and a combining accent (as `nc` may send it) is the one character `é`.
+ *
+ * @example
+ * ```ts
+ * import { normalizeName } from "./protocol.ts";
+ * normalizeName("e\u0301lodie") === "élodie"; // true
+ * ```
+ */
+export function normalizeName(name: string): string {
+  return name.normalize("NFC");
+}
+
+/**
+ * The key under which a name is unique: without regard to case or accents
+ * (`Élodie`, `elodie` and `ÉLODIE` are one name). Lower-cased, decomposed
+ * (NFKD: accents and compatibility forms such as `ǆ` come apart), combining
+ * marks removed, and letters with a stroke or without a dot (`ł`, `ø`, `ı`)
+ * read as the plain letter.
+ *
+ * @example
+ * ```ts
+ * import { nameKey } from "./protocol.ts";
+ * nameKey("Élodie") === nameKey("elodie"); // true
+ * nameKey("Łukasz"); // "lukasz"
+ * ```
+ */
+export function nameKey(name: string): string {
+  return name.toLowerCase().normalize("NFKD").replace(COMBINING_MARKS, "")
+    .replace(FOLDED_LETTER, (letter) => FOLDED_LETTERS[letter]);
+}
+
+/**
+ * Checks a requested name, once NFC-normalised. Returns why it is refused
+ * (`empty`, `too-long`, `characters`; the catalogues say it in words), or
+ * `undefined` when it is acceptable: 1 to 24 letters (with or without
+ * accents, from the Latin alphabets), digits, `_` and `-`. Names never
+ * contain spaces, colons or asterisks, so no user can make a line that looks
+ * like a notice or another user's line.
  *
  * @example
  * ```ts
  * import { nameProblem } from "./protocol.ts";
- * nameProblem("alice"); // undefined
+ * nameProblem("élodie"); // undefined
  * nameProblem("a b"); // "characters"
+ * nameProblem("\u0430lice"); // "characters" (a Cyrillic а)
  * ```
  */
 export function nameProblem(name: string): NameProblem | undefined {
-  if (name.length === 0) return "empty";
-  if (name.length > MAX_NAME_LENGTH) return "too-long";
-  if (!NAME_PATTERN.test(name)) return "characters";
+  const normalized = normalizeName(name);
+  if (normalized.length === 0) return "empty";
+  if (normalized.length > MAX_NAME_LENGTH) return "too-long";
+  if (!NAME_PATTERN.test(normalized)) return "characters";
   return undefined;
 }
 
 /**
  * Turns a user name from the environment (such as `$USER`) into a valid chat
- * name, or `undefined` when nothing usable is left.
+ * name, or `undefined` when nothing usable is left. What a name cannot hold
+ * is removed: an accented letter from outside the allowed blocks keeps its
+ * base letter, and each run of other characters between two kept ones
+ * becomes one `_`.
  *
  * @example
  * ```ts
  * import { nameFromLogin } from "./protocol.ts";
  * nameFromLogin("john.doe"); // "john_doe"
+ * nameFromLogin("élodie.françois"); // "élodie_françois"
  * ```
  */
 export function nameFromLogin(login: string | undefined): string | undefined {
   if (!login) return undefined;
-  const name = login.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, MAX_NAME_LENGTH);
-  return /[A-Za-z0-9]/.test(name) ? name : undefined;
+  let name = "";
+  let separated = false;
+  for (const character of normalizeName(login)) {
+    const kept = NAME_CHARACTER.test(character)
+      ? character
+      : character.normalize("NFD").replace(COMBINING_MARKS, "");
+    if (kept !== "" && NAME_PATTERN.test(kept)) {
+      if (separated && name !== "") name += "_";
+      separated = false;
+      name += kept;
+    } else {
+      separated = true;
+    }
+  }
+  name = name.slice(0, MAX_NAME_LENGTH);
+  return LETTER_OR_DIGIT.test(name) ? name : undefined;
 }
 
 const encoder = new TextEncoder();

@@ -108,7 +108,14 @@ export function noticeText(event: ServerEvent, lang: Lang): string {
             commandHelp(command.name, lang)
           }`;
         }),
-        NOTICE_PREFIX + t(lang, "help.footer"),
+        // Only the host is offered host-only commands, and the host cannot
+        // quit its own room: its footer says how to shut the room down.
+        NOTICE_PREFIX + t(
+          lang,
+          event.commands.some((command) => command.hostOnly)
+            ? "help.footer.host"
+            : "help.footer",
+        ),
       ].join("\n");
     case "notice":
       return noticeSentence(event, lang);

@@ -27,7 +27,12 @@ import {
 } from "./flood.ts";
 import { Moderation } from "./moderation.ts";
 import { OutgoingEvent } from "./outgoing.ts";
-import { nameProblem, sanitizeText } from "./protocol.ts";
+import {
+  nameKey,
+  nameProblem,
+  normalizeName,
+  sanitizeText,
+} from "./protocol.ts";
 
 export { DEFAULT_FLOOD_LIMITS, FLOOD_MEMORY_MS } from "./flood.ts";
 export type { FloodLimits } from "./flood.ts";
@@ -42,7 +47,10 @@ export interface Peer {
 
 /** Someone connected: at the door, watching, in the room, or gone. */
 export interface Member {
-  /** Current name, unique in the room without regard to case; "" before joining. */
+  /**
+   * Current name (NFC), unique in the room without regard to case or
+   * accents; "" before joining.
+   */
   readonly name: string;
   /** The host types at the server's console and may use host-only commands. */
   readonly isHost: boolean;
@@ -74,15 +82,27 @@ export interface MemberState extends Member {
 /** How long a wrong password waits before its refusal, to slow guessing. */
 export const WRONG_PASSWORD_DELAY_MS = 1000;
 
+/**
+ * While others are connected, the host's `/stop` asks for a second `/stop`
+ * within this long before it shuts the room down.
+ */
+export const STOP_CONFIRM_MS = 10_000;
+
 /** Options for {@linkcode Room}. */
 export interface RoomOptions {
-  /** Called when the host types `/stop`. */
+  /**
+   * Called when the host's `/stop` shuts the room down (at once when no one
+   * else is connected, else when it is confirmed).
+   */
   onStop?: () => void;
   /** When set, newcomers must send `/pass PASSWORD` before anything else. */
   password?: string;
   /** Flood control for members other than the host. */
   flood?: FloodLimits;
-  /** Clock in milliseconds, for flood control; tests pass their own. */
+  /**
+   * Clock in milliseconds, for flood control and the confirmation of
+   * `/stop`; tests pass their own.
+   */
   now?: () => number;
   /** Delay before a wrong password is refused (default 1 s). */
   wrongPasswordDelayMs?: number;
@@ -116,19 +136,24 @@ export interface RoomOptions {
 export class Room {
   /** Everyone present, in order of arrival. */
   readonly #members = new Set<MemberState>();
-  /** The same members, by lower-case name. */
+  /** The same members, by the key of their name (`nameKey`). */
   readonly #byName = new Map<string, MemberState>();
   /** Connections greeted but not yet in the room, watching or not. */
   readonly #waiting = new Set<MemberState>();
   /** Everyone who receives what is said: members and watchers. */
   readonly #audience = new Set<MemberState>();
-  /** Lower-case names only the host may use: its own, whatever it renames to. */
+  /**
+   * Keys of the names only the host may use: its own, whatever it renames
+   * to.
+   */
   readonly #reservedNames = new Set<string>();
   readonly moderation: Moderation = new Moderation(this);
   #topic: string | undefined;
   #guestCounter = 0;
   #watcherCount = 0;
   #seq = 0;
+  /** When the host's unconfirmed `/stop` was typed, on the room's clock. */
+  #stopAskedAt: number | undefined;
   readonly #onStop: () => void;
   readonly #password: string | undefined;
   readonly #floodLimits: FloodLimits;
@@ -203,8 +228,8 @@ export class Room {
     peer: Peer,
     options: { name?: string; isHost?: boolean; address?: string } = {},
   ): Member {
-    const name = options.name ?? this.nextGuestName();
-    if (this.#byName.has(name.toLowerCase())) {
+    const name = normalizeName(options.name ?? this.nextGuestName());
+    if (this.#byName.has(nameKey(name))) {
       throw new Error(`the name "${name}" is taken`);
     }
     const member = this.#newMember(
@@ -213,7 +238,7 @@ export class Room {
       options.isHost ?? false,
       options.address,
     );
-    if (member.isHost) this.#reservedNames.add(name.toLowerCase());
+    if (member.isHost) this.#reservedNames.add(nameKey(name));
     this.enter(member, name);
     return member;
   }
@@ -235,7 +260,7 @@ export class Room {
     state.present = false;
     this.#members.delete(state);
     this.#audience.delete(state);
-    this.#byName.delete(state.name.toLowerCase());
+    this.#byName.delete(nameKey(state.name));
     this.broadcast(
       reason
         ? { type: "left", name: state.name, reason }
@@ -266,6 +291,11 @@ export class Room {
    * Handles one line from a member: a message, a `/command`, or `stop`; for
    * someone who has not joined, the password or the line that joins. The
    * text is sanitised first; empty lines are ignored.
+   *
+   * A line that is exactly `stop` makes a member leave, as the exercise
+   * sheet's client does (`stop` with blanks around it is a message). At the
+   * host's console `stop`, with or without blanks, shuts nothing down: the
+   * host is told how to (`/stop`), and nothing is sent.
    */
   handleLine(member: Member, rawText: string): void {
     const state = member as MemberState;
@@ -275,14 +305,21 @@ export class Room {
     if (trimmed === "") return;
     // Heartbeat: answered, never counted, never joins.
     if (trimmed.toLowerCase() === "/ping") return this.ping(state);
+    if (state.isHost && trimmed === "stop") {
+      return this.tell(state, {
+        type: "notice",
+        code: "how-to-stop",
+        args: { typed: "stop" },
+      });
+    }
     // Leaving is never refused, whatever the flood budget.
-    const leaving = trimmed === "stop" || /^\/quit$/i.test(trimmed);
+    const leaving = text === "stop" || /^\/quit$/i.test(trimmed);
     if (!leaving && !this.#withinFloodLimit(state)) return;
     if (state.waiting) {
       handleAtDoor(this, state, text, trimmed);
       return;
     }
-    if (trimmed === "stop") return this.quit(state);
+    if (text === "stop") return this.quit(state);
     if (text.startsWith("//") || !text.startsWith("/")) {
       return this.#say(state, text.startsWith("//") ? text.slice(1) : text);
     }
@@ -325,9 +362,12 @@ export class Room {
     this.tell(member, { type: "error", ...error } as EventBody);
   }
 
-  /** The member present with this name, compared without regard to case. */
+  /**
+   * The member present with this name, compared without regard to case or
+   * accents (`nameKey`).
+   */
   find(name: string): Member | undefined {
-    return this.#byName.get(name.toLowerCase());
+    return this.#byName.get(nameKey(name));
   }
 
   /** Everyone connected from `address`: present, watching or at the door. */
@@ -338,8 +378,9 @@ export class Room {
   }
 
   /** Renames a member, or tells it why not. */
-  rename(member: Member, newName: string): void {
+  rename(member: Member, typedName: string): void {
     const state = member as MemberState;
+    const newName = normalizeName(typedName);
     const problem = this.nameProblem(state, newName);
     if (problem) return this.tellError(state, problem);
     if (newName === state.name) {
@@ -349,17 +390,26 @@ export class Room {
       });
     }
     const oldName = state.name;
-    this.#byName.delete(oldName.toLowerCase());
+    this.#byName.delete(nameKey(oldName));
     state.name = newName;
-    this.#byName.set(newName.toLowerCase(), state);
-    if (state.isHost) this.#reservedNames.add(newName.toLowerCase());
+    this.#byName.set(nameKey(newName), state);
+    if (state.isHost) this.#reservedNames.add(nameKey(newName));
     this.broadcast({ type: "renamed", from: oldName, to: newName });
   }
 
-  /** Says goodbye to a member and ends its connection; the host stops the server. */
+  /**
+   * Says goodbye to a member and ends its connection. The host cannot leave
+   * its own room: it is told that `/stop` shuts the room down.
+   */
   quit(member: Member): void {
     const state = member as MemberState;
-    if (state.isHost) return this.#onStop();
+    if (state.isHost) {
+      return this.tell(state, {
+        type: "notice",
+        code: "how-to-stop",
+        args: { typed: "/quit" },
+      });
+    }
     this.tell(state, { type: "notice", code: "bye" });
     this.leave(state);
     state.peer.close();
@@ -403,9 +453,34 @@ export class Room {
     this.broadcast({ type: "topic", topic, by: member.name });
   }
 
-  /** Stops the server, as the host's `/stop` does. */
+  /** Stops the server at once, as a confirmed `/stop` does. */
   stop(): void {
+    this.#stopAskedAt = undefined;
     this.#onStop();
+  }
+
+  /**
+   * The host's `/stop`: shuts the room down at once when no one else is
+   * connected; otherwise tells the host how many are and shuts down only
+   * if `/stop` comes again within {@linkcode STOP_CONFIRM_MS} (on the
+   * room's clock).
+   */
+  requestStop(host: Member): void {
+    const now = this.#now();
+    const others = this.#members.size + this.#waiting.size -
+      (this.#members.has(host as MemberState) ? 1 : 0);
+    const asked = this.#stopAskedAt;
+    if (
+      others === 0 || (asked !== undefined && now - asked <= STOP_CONFIRM_MS)
+    ) {
+      return this.stop();
+    }
+    this.#stopAskedAt = now;
+    this.tell(host, {
+      type: "notice",
+      code: "stop-confirm",
+      args: { count: others, seconds: STOP_CONFIRM_MS / 1000 },
+    });
   }
 
   /** `/who` for `member`; the host also sees where each one connects from. */
@@ -421,7 +496,8 @@ export class Room {
    * Why `state` may not take `name`, or `undefined` when it may. Used by
    * the door and by `/nick`.
    */
-  nameProblem(state: Member, name: string): ErrorNotice | undefined {
+  nameProblem(state: Member, typedName: string): ErrorNotice | undefined {
+    const name = normalizeName(typedName);
     const problem = nameProblem(name);
     if (problem) {
       return { code: "name-invalid", args: { name, problem } };
@@ -430,7 +506,7 @@ export class Room {
     if (holder && holder !== state) {
       return { code: "name-taken", args: { name } };
     }
-    if (!state.isHost && this.#reservedNames.has(name.toLowerCase())) {
+    if (!state.isHost && this.#reservedNames.has(nameKey(name))) {
       return { code: "name-reserved", args: { name } };
     }
     return undefined;
@@ -440,7 +516,7 @@ export class Room {
   nextGuestName(): string {
     let name: string;
     do name = `guest${++this.#guestCounter}`; while (
-      this.#byName.has(name) || this.#reservedNames.has(name)
+      this.#byName.has(nameKey(name)) || this.#reservedNames.has(nameKey(name))
     );
     return name;
   }
@@ -457,7 +533,8 @@ export class Room {
    * Puts someone waiting at the door into the room as `name`: the others
    * are told, it gets the welcome line.
    */
-  enter(state: MemberState, name: string): void {
+  enter(state: MemberState, typedName: string): void {
+    const name = normalizeName(typedName);
     this.#stopWatching(state);
     this.#waiting.delete(state);
     state.waiting = false;
@@ -468,7 +545,7 @@ export class Room {
     state.present = true;
     this.#members.add(state);
     this.#audience.add(state);
-    this.#byName.set(name.toLowerCase(), state);
+    this.#byName.set(nameKey(name), state);
     const welcome: EventBody = {
       type: "welcome",
       name,

@@ -16,7 +16,7 @@ import type { EventBody } from "./events.ts";
 import { type Lang, t } from "./i18n.ts";
 import { Renderings } from "./outgoing.ts";
 import { FlowControl } from "./outgoing_queue.ts";
-import { MAX_LINE_BYTES } from "./protocol.ts";
+import { MAX_LINE_BYTES, sanitizeText } from "./protocol.ts";
 import { type FloodLimits, Room } from "./room.ts";
 
 export { IDLE_FLUSH_MS } from "./line_reader.ts";
@@ -52,13 +52,16 @@ export const STALLED_WRITE_MS = 5_000;
 /** How often deadlines are checked. */
 const SWEEP_INTERVAL_MS = 1000;
 
+/** Different room errors logged at most; past this, no more are. */
+const MAX_BUGS_LOGGED = 100;
+
 /** Settings for {@linkcode ChatServer.listen}. */
 export interface ServerOptions {
   /** Address to listen on, e.g. `0.0.0.0`. */
   hostname: string;
   /** Port to listen on; 0 lets the system pick a free one. */
   port: number;
-  /** Most network clients connected at once. */
+  /** Most network clients connected at once; 0 for no limit. */
   maxClients: number;
   /** Most connections from one address at once; 0 for no limit. */
   maxPerAddress?: number;
@@ -80,6 +83,11 @@ export interface ServerOptions {
   tls?: { cert: string; key: string };
   /** Language of plain-text clients and of errors (default English). */
   lang?: Lang;
+  /**
+   * Where a bug in the room is reported: one line, without `chat: `
+   * (default: `chat: LINE` on stderr).
+   */
+  logBug?: (line: string) => void;
 }
 
 /** A problem the person starting the server can act on. */
@@ -110,6 +118,8 @@ export class ChatServer {
   readonly #connectionSettings: ConnectionSettings;
   readonly #stopped: Promise<void>;
   readonly #sweepTimer: ReturnType<typeof setInterval>;
+  /** Room errors already logged, by their one-line message. */
+  readonly #bugsLogged = new Set<string>();
   #resolveStopped!: () => void;
   #stopping = false;
 
@@ -134,6 +144,7 @@ export class ChatServer {
       maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES,
       flow: this.#flow,
       serverName: `chat ${denoConfig.version}`,
+      reportBug: (error, address) => this.reportBug(error, address),
     };
     this.#stopped = new Promise((resolve) => this.#resolveStopped = resolve);
     this.#sweepTimer = setInterval(() => this.#sweep(), SWEEP_INTERVAL_MS);
@@ -168,6 +179,27 @@ export class ChatServer {
   }
 
   /**
+   * Reports an exception thrown by the room: a bug in chat, not something a
+   * client did. One line in the server's language, with the error's
+   * message; each different message is logged once, so a client that
+   * repeats what triggers it cannot flood the log. `address` is the
+   * client's, or none for the host's console.
+   */
+  reportBug(error: unknown, address?: string): void {
+    const message = oneLineMessage(error);
+    if (
+      this.#bugsLogged.has(message) || this.#bugsLogged.size >= MAX_BUGS_LOGGED
+    ) return;
+    this.#bugsLogged.add(message);
+    const line = address === undefined
+      ? t(this.#lang, "server.bug.console", { message })
+      : t(this.#lang, "server.bug", { address, message });
+    const log = this.#options.logBug ??
+      ((text: string) => console.error(`chat: ${text}`));
+    log(line);
+  }
+
+  /**
    * Tells everyone the server is shutting down, gives queued lines a moment
    * to reach them, then closes every socket. Safe to call more than once.
    */
@@ -178,7 +210,11 @@ export class ChatServer {
     try {
       this.#listener.close();
     } catch { /* already closed */ }
-    this.room.broadcast({ type: "shutdown" });
+    try {
+      this.room.broadcast({ type: "shutdown" });
+    } catch (error) {
+      this.reportBug(error);
+    }
     const drained = [...this.#connections].map((connection) =>
       connection.closeGracefully()
     );
@@ -212,11 +248,12 @@ export class ChatServer {
         this.#refuse(conn, { type: "error", code: "banned" });
         continue;
       }
-      if (this.#connections.size >= this.#options.maxClients) {
+      const maxClients = this.#options.maxClients;
+      if (maxClients > 0 && this.#connections.size >= maxClients) {
         this.#refuse(conn, {
           type: "error",
           code: "full",
-          args: { max: this.#options.maxClients },
+          args: { max: maxClients },
         });
         continue;
       }
@@ -229,17 +266,26 @@ export class ChatServer {
         continue;
       }
       this.#perAddress.set(address, fromAddress + 1);
-      const connection: Connection = new Connection(
-        conn,
-        address,
-        this.#connectionSettings,
-        () => {
-          this.#connections.delete(connection);
-          const left = (this.#perAddress.get(address) ?? 1) - 1;
-          if (left > 0) this.#perAddress.set(address, left);
-          else this.#perAddress.delete(address);
-        },
-      );
+      let connection: Connection;
+      try {
+        connection = new Connection(
+          conn,
+          address,
+          this.#connectionSettings,
+          () => {
+            this.#connections.delete(connection);
+            const left = (this.#perAddress.get(address) ?? 1) - 1;
+            if (left > 0) this.#perAddress.set(address, left);
+            else this.#perAddress.delete(address);
+          },
+        );
+      } catch (error) {
+        // The room could not take it in (a bug): it has been closed.
+        this.reportBug(error, address);
+        if (fromAddress > 0) this.#perAddress.set(address, fromAddress);
+        else this.#perAddress.delete(address);
+        continue;
+      }
       this.#connections.add(connection);
     }
   }
@@ -261,26 +307,40 @@ export class ChatServer {
     const heartbeatMs = this.#options.heartbeatTimeoutMs ??
       DEFAULT_HEARTBEAT_TIMEOUT_MS;
     for (const connection of this.#connections) {
-      // Watchers have no deadline: only a room's password has one.
-      if (
-        handshakeMs > 0 && connection.member.waiting &&
-        !connection.member.watching &&
-        now - connection.connectedAt > handshakeMs
-      ) {
-        this.room.tellError(connection.member, {
-          code: "password-timeout",
-          args: { seconds: Math.round(handshakeMs / 1000) },
-        });
-        this.room.leave(connection.member);
-        connection.close();
-      } else if (
-        heartbeatMs > 0 && connection.sendsHeartbeats &&
-        now - connection.lastHeardAt > heartbeatMs
-      ) {
-        this.room.remove(connection.member, "timed-out");
-      } else if (connection.writeStalled(SWEEP_INTERVAL_MS, STALLED_WRITE_MS)) {
-        connection.dropAsTooSlow();
+      try {
+        this.#sweepOne(connection, now, handshakeMs, heartbeatMs);
+      } catch (error) {
+        this.reportBug(error, connection.address);
       }
+    }
+  }
+
+  /** One connection's deadlines: the password, its heartbeat, its writes. */
+  #sweepOne(
+    connection: Connection,
+    now: number,
+    handshakeMs: number,
+    heartbeatMs: number,
+  ): void {
+    // Watchers have no deadline: only a room's password has one.
+    if (
+      handshakeMs > 0 && connection.member.waiting &&
+      !connection.member.watching &&
+      now - connection.connectedAt > handshakeMs
+    ) {
+      this.room.tellError(connection.member, {
+        code: "password-timeout",
+        args: { seconds: Math.round(handshakeMs / 1000) },
+      });
+      this.room.leave(connection.member);
+      connection.close();
+    } else if (
+      heartbeatMs > 0 && connection.sendsHeartbeats &&
+      now - connection.lastHeardAt > heartbeatMs
+    ) {
+      this.room.remove(connection.member, "timed-out");
+    } else if (connection.writeStalled(SWEEP_INTERVAL_MS, STALLED_WRITE_MS)) {
+      connection.dropAsTooSlow();
     }
   }
 }
@@ -308,6 +368,18 @@ function listenProblem(error: unknown, options: ServerOptions): string {
     return t(lang, "listen.bad-certificate", { message });
   }
   return t(lang, "listen.other", { where, message });
+}
+
+/**
+ * An error as one line of at most 300 characters: its name and message,
+ * without a stack, line breaks or control characters.
+ */
+function oneLineMessage(error: unknown): string {
+  const text = error instanceof Error
+    ? `${error.name}: ${error.message}`
+    : String(error);
+  const line = sanitizeText(text.replace(/\s*[\r\n]+\s*/g, " ")).trim();
+  return line.length > 300 ? line.slice(0, 299) + "…" : line;
 }
 
 /** Sends one line to a connection we will not serve, then closes it. */

@@ -6,12 +6,11 @@
  * @module
  */
 
-import * as readline from "node:readline";
-import process from "node:process";
 import { eventText } from "./client_events.ts";
-import { sanitizeText } from "./protocol.ts";
+import { nameKey, sanitizeText } from "./protocol.ts";
 import type { ServerEvent } from "./events.ts";
 import type { Lang } from "./i18n.ts";
+import { LineEditor, type ScreenSize } from "./line_editor.ts";
 
 const RESET = "\x1b[0m";
 const BOLD = "\x1b[1m";
@@ -31,11 +30,12 @@ const NAME_COLORS = [32, 33, 34, 36, 92, 93, 94, 96].map((code) =>
  * ```ts
  * import { nameColor } from "./terminal.ts";
  * nameColor("alice") === nameColor("ALICE"); // true
+ * nameColor("Élodie") === nameColor("elodie"); // true: the same name
  * ```
  */
 export function nameColor(name: string): string {
   let hash = 2166136261;
-  for (const char of name.toLowerCase()) {
+  for (const char of nameKey(name)) {
     hash = Math.imul(hash ^ char.charCodeAt(0), 16777619) >>> 0;
   }
   return NAME_COLORS[hash % NAME_COLORS.length];
@@ -73,8 +73,7 @@ export function formatEvent(
     ? rendered.split("\n").map(sanitizeText).join("\n")
     : sanitizeText(rendered);
   if (!options.color) return plain;
-  const isOwn = (name: string) =>
-    name.toLowerCase() === options.ownName.toLowerCase();
+  const isOwn = (name: string) => nameKey(name) === nameKey(options.ownName);
   const style = (name: string) => (isOwn(name) ? BOLD : "") + nameColor(name);
   switch (event.type) {
     case "message":
@@ -99,13 +98,16 @@ export function formatEvent(
 
 /** What the program does with the person's input. */
 export interface ConsoleHandlers {
-  /** A line the person typed. Input waits until the promise settles. */
+  /**
+   * A line the person typed. From a pipe, the next line waits until the
+   * promise settles; at a terminal, typing goes on meanwhile.
+   */
   onLine(line: string): void | Promise<void>;
   /** Input ended: Ctrl-D at a terminal, or the end of piped input. */
   onEnd(): void;
   /**
-   * Ctrl-C at a terminal (readline reads it as a key). Without a terminal it
-   * arrives as SIGINT, which the caller handles.
+   * Ctrl-C at a terminal (read as a key: the input line is cleared first).
+   * Without a terminal it arrives as SIGINT, which the caller handles.
    */
   onInterrupt(): void;
   /** The person's current chat name, to show their own lines in bold. */
@@ -116,17 +118,21 @@ export interface ConsoleHandlers {
 
 /** Where received lines are shown. */
 export interface LineConsole {
-  /** Shows one line of text without disturbing what is being typed. */
-  print(line: string): void;
+  /**
+   * Shows text (one line, or several separated by `\n`) above what is
+   * being typed, without disturbing it. Anything in it that could control
+   * the terminal is removed.
+   */
+  print(text: string): void;
   /** Shows an event, in the console's language. */
   show(event: ServerEvent): void;
-  /** Stops reading input. */
+  /** Stops reading input. A half-typed line stays on screen. */
   close(): void;
 }
 
 /**
- * Opens the console: `node:readline` with history and colours when stdin and
- * stdout are a terminal, otherwise plain lines (printed unchanged).
+ * Opens the console: a line editor with history and colours when stdin and
+ * stdout are a terminal, otherwise plain lines in and out.
  */
 export function openConsole(handlers: ConsoleHandlers): LineConsole {
   if (Deno.stdin.isTerminal() && Deno.stdout.isTerminal()) {
@@ -147,23 +153,46 @@ function writeStdout(text: string): void {
   } catch { /* nobody is reading our output any more */ }
 }
 
+/** Every line of `text` cleaned with `sanitizeText`. */
+function sanitizeLines(text: string): string {
+  return text.includes("\n")
+    ? text.split("\n").map(sanitizeText).join("\n")
+    : sanitizeText(text);
+}
+
+// Bytes read from stdin that the reader did not use: what was typed after
+// Enter at a password prompt goes to the next prompt or the line editor.
+let unreadInput: Uint8Array | undefined;
+
+/** The next bytes of stdin (unread ones first), or `null` at its end. */
+async function readInput(): Promise<Uint8Array | null> {
+  if (unreadInput) {
+    const bytes = unreadInput;
+    unreadInput = undefined;
+    return bytes;
+  }
+  const buffer = new Uint8Array(16 * 1024);
+  const count = await Deno.stdin.read(buffer);
+  return count === null ? null : buffer.subarray(0, count);
+}
+
 function openPipeConsole(handlers: ConsoleHandlers): LineConsole {
   let closed = false;
-  const reader = Deno.stdin.readable.pipeThrough(new TextDecoderStream())
-    .getReader();
   (async () => {
+    const decoder = new TextDecoder();
     let pending = "";
     try {
       while (!closed) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        pending += value;
+        const bytes = await readInput();
+        if (bytes === null) break;
+        pending += decoder.decode(bytes, { stream: true });
         let newline;
         while (!closed && (newline = pending.indexOf("\n")) !== -1) {
           await handlers.onLine(pending.slice(0, newline).replace(/\r$/, ""));
           pending = pending.slice(newline + 1);
         }
       }
+      pending += decoder.decode();
       if (!closed && pending !== "") await handlers.onLine(pending);
     } catch { /* stdin went away: treat as its end */ }
     if (!closed) handlers.onEnd();
@@ -175,66 +204,118 @@ function openPipeConsole(handlers: ConsoleHandlers): LineConsole {
     unwritten = "";
     if (text) writeStdout(text);
   };
-  const print = (line: string) => {
+  const write = (text: string) => {
     if (unwritten === "") queueMicrotask(flush);
-    unwritten += line + "\n";
+    unwritten += text + "\n";
   };
   return {
-    print,
+    print: (text) => write(sanitizeLines(text)),
     show(event) {
       if (event.type === "proto") return;
-      print(
+      write(
         formatEvent(event, { lang: handlers.lang, ownName: "", color: false }),
       );
     },
     close() {
       flush();
-      if (closed) return;
       closed = true;
-      reader.cancel().catch(() => {});
     },
   };
 }
 
+/** The terminal's size; 80 by 24 when it cannot be known. */
+function screenSize(): ScreenSize {
+  try {
+    return Deno.consoleSize();
+  } catch {
+    return { columns: 80, rows: 24 };
+  }
+}
+
 function openTerminalConsole(handlers: ConsoleHandlers): LineConsole {
   const color = !Deno.noColor;
-  const prompt = "> ";
-  const rl = readline.createInterface({
-    input: process.stdin,
-    output: process.stdout,
-    prompt,
-    historySize: 500,
-    terminal: true,
-  });
+  const editor = new LineEditor({ prompt: "> ", historySize: 500 });
+  let reading = true;
   let closed = false;
-  rl.on("line", (line: string) => {
-    // Erase the line as typed: the server's copy of it comes back in place,
-    // which also shows that it was delivered.
-    const columns = process.stdout.columns || 80;
-    const rows = Math.max(
-      1,
-      Math.ceil((prompt.length + line.length) / columns),
-    );
-    process.stdout.write("\x1b[1A\x1b[2K".repeat(rows) + "\r");
-    if (!closed) rl.prompt();
-    void handlers.onLine(line);
-  });
-  rl.on("SIGINT", () => handlers.onInterrupt());
-  rl.on("close", () => {
-    if (!closed) {
-      closed = true;
-      handlers.onEnd();
+  let raw = false;
+  const setRaw = (on: boolean) => {
+    if (raw === on) return;
+    try {
+      Deno.stdin.setRaw(on);
+      raw = on;
+    } catch { /* not a terminal any more */ }
+  };
+  const update = () => {
+    const out = editor.render(screenSize());
+    if (out) writeStdout(out);
+  };
+  // Lines shown in one burst (a busy room) are drawn in one update.
+  let updateQueued = false;
+  const queueUpdate = () => {
+    if (updateQueued) return;
+    updateQueued = true;
+    queueMicrotask(() => {
+      updateQueued = false;
+      if (!closed) update();
+    });
+  };
+  const onResize = () => queueUpdate();
+  try {
+    Deno.addSignalListener("SIGWINCH", onResize);
+  } catch { /* no such signal here (Windows) */ }
+  const stopReading = () => {
+    reading = false;
+    setRaw(false);
+  };
+
+  setRaw(true);
+  update();
+  (async () => {
+    const decoder = new TextDecoder();
+    while (reading) {
+      let bytes: Uint8Array | null;
+      try {
+        bytes = await readInput();
+      } catch {
+        bytes = null;
+      }
+      if (!reading) break;
+      if (bytes === null) {
+        editor.stop();
+        update();
+        stopReading();
+        handlers.onEnd();
+        break;
+      }
+      const actions = editor.feed(decoder.decode(bytes, { stream: true }));
+      for (const action of actions) {
+        if (action.type === "line") {
+          void handlers.onLine(action.line);
+          continue;
+        }
+        // The input line leaves the screen before anything else is said.
+        update();
+        if (action.type === "interrupt") {
+          handlers.onInterrupt();
+        } else {
+          stopReading();
+          handlers.onEnd();
+        }
+      }
+      if (!closed) update();
     }
-  });
-  rl.prompt();
+  })();
+
   const print = (text: string) => {
-    readline.clearLine(process.stdout, 0);
-    readline.cursorTo(process.stdout, 0);
-    process.stdout.write(text + "\n");
-    if (!closed) rl.prompt(true);
+    if (closed) {
+      writeStdout(text + "\n");
+      return;
+    }
+    editor.print(text);
+    queueUpdate();
   };
   return {
-    print,
+    print: (text) => print(sanitizeLines(text)),
     show(event) {
       if (event.type === "proto") return;
       print(
@@ -248,8 +329,12 @@ function openTerminalConsole(handlers: ConsoleHandlers): LineConsole {
     close() {
       if (closed) return;
       closed = true;
-      rl.close();
-      process.stdout.write("\n");
+      const out = editor.finish(screenSize());
+      if (out) writeStdout(out);
+      stopReading();
+      try {
+        Deno.removeSignalListener("SIGWINCH", onResize);
+      } catch { /* never added */ }
     },
   };
 }
@@ -257,7 +342,9 @@ function openTerminalConsole(handlers: ConsoleHandlers): LineConsole {
 /**
  * Asks for a secret at the terminal without echoing it. Resolves with what
  * was typed, or `undefined` when there is no terminal to ask at or the
- * person pressed Ctrl-C or Ctrl-D.
+ * person pressed Ctrl-C or Ctrl-D. What was typed after Enter in the same
+ * read (two passwords pasted at once, or a first chat line) is kept for the
+ * next prompt or the console. Arrow and other special keys are ignored.
  *
  * @example
  * ```ts
@@ -267,21 +354,38 @@ function openTerminalConsole(handlers: ConsoleHandlers): LineConsole {
  */
 export async function readSecret(prompt: string): Promise<string | undefined> {
   if (!Deno.stdin.isTerminal()) return undefined;
-  const encoder = new TextEncoder();
   Deno.stderr.writeSync(encoder.encode(prompt));
   Deno.stdin.setRaw(true);
   const typed: number[] = [];
-  const buffer = new Uint8Array(256);
+  // Inside an escape sequence: after ESC, in a CSI (ESC [) or SS3 (ESC O).
+  let escape: "" | "esc" | "csi" | "ss3" = "";
   try {
     while (true) {
-      const count = await Deno.stdin.read(buffer);
-      if (count === null) return undefined;
-      for (const byte of buffer.subarray(0, count)) {
+      const bytes = await readInput();
+      if (bytes === null) return undefined;
+      for (let i = 0; i < bytes.length; i++) {
+        const byte = bytes[i];
+        if (escape === "esc") {
+          escape = byte === 0x5b ? "csi" : byte === 0x4f ? "ss3" : "";
+          if (escape !== "" || (byte >= 0x20 && byte < 0x7f)) continue;
+        } else if (escape === "ss3") {
+          escape = "";
+          continue;
+        } else if (escape === "csi") {
+          if (byte >= 0x40 && byte <= 0x7e) escape = "";
+          if (byte >= 0x20 && byte <= 0x7e) continue;
+          escape = "";
+        }
         if (byte === 0x0d || byte === 0x0a) {
+          let rest = i + 1;
+          if (byte === 0x0d && bytes[rest] === 0x0a) rest++;
+          if (rest < bytes.length) unreadInput = bytes.slice(rest);
           return new TextDecoder().decode(new Uint8Array(typed));
         }
         if (byte === 0x03 || byte === 0x04) return undefined; // Ctrl-C, Ctrl-D
-        if (byte === 0x7f || byte === 0x08) {
+        if (byte === 0x1b) {
+          escape = "esc";
+        } else if (byte === 0x7f || byte === 0x08) {
           // Backspace removes a whole UTF-8 character.
           while (typed.length > 0 && (typed.pop()! & 0xc0) === 0x80);
         } else if (byte === 0x15) {

@@ -14,17 +14,18 @@ import assert from "node:assert/strict";
 import {
   ChatProcess,
   deadline,
-  LIFTED_LIMITS,
   type LineCollector,
   residentKiB,
+  sleep,
+  TcpClient,
   WAIT_MS,
   whoLine,
 } from "./harness.ts";
 import { lines } from "./golden_lines.ts";
+import { concatBytes } from "../lib/protocol.ts";
 import { generateSelfSignedCertificate } from "../lib/tls.ts";
 
 const encoder = new TextEncoder();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const SEED = Number(Deno.env.get("CHAT_TEST_SEED") ?? "") ||
   crypto.getRandomValues(new Uint32Array(1))[0];
@@ -58,302 +59,6 @@ class Random {
   }
   bytes(count: number): Uint8Array {
     return Uint8Array.from({ length: count }, () => this.int(0, 255));
-  }
-}
-
-const strictDecoder = new TextDecoder("utf-8", { fatal: true });
-const lossyDecoder = new TextDecoder();
-
-/**
- * Reads a connection and splits it into lines on `\n` only (a `\r` is kept,
- * so one that slipped through shows), noting when each line arrived and
- * whether it was valid UTF-8. With `keep: false` it only drains and counts.
- */
-class Reader {
-  readonly lines: string[] = [];
-  /** `performance.now()` when each line arrived. */
-  readonly times: number[] = [];
-  /** Lines that were not valid UTF-8. */
-  invalidUtf8 = 0;
-  bytes = 0;
-  ended = false;
-  endedAt = 0;
-  readonly done: Promise<void>;
-  #pending: Uint8Array[] = [];
-  #waiters: (() => void)[] = [];
-
-  /**
-   * @param keep false to only drain and count bytes
-   * @param prefixBytes keep only this many bytes of each line (less garbage
-   *   to collect where only the start of lines matters)
-   */
-  constructor(
-    conn: Deno.Conn,
-    readonly keep = true,
-    readonly prefixBytes = Infinity,
-  ) {
-    this.done = this.#pump(conn);
-  }
-
-  get text(): string {
-    return this.lines.join("\n");
-  }
-
-  /** Index of the first line from `from` on that matches. */
-  waitFor(
-    match: string | ((line: string) => boolean),
-    options: { from?: number; ms?: number } = {},
-  ): Promise<number> {
-    const test = typeof match === "string"
-      ? (line: string) => line === match
-      : match;
-    let index = options.from ?? 0;
-    return this.#wait(
-      () => {
-        for (; index < this.lines.length; index++) {
-          if (test(this.lines[index])) return index;
-        }
-        return undefined;
-      },
-      `a line matching ${match}`,
-      options.ms,
-    );
-  }
-
-  /** The line at `index`, once it has arrived. */
-  async lineAt(index: number, ms?: number): Promise<string> {
-    await this.#wait(
-      () => index < this.lines.length ? true : undefined,
-      `line ${index}`,
-      ms,
-    );
-    return this.lines[index];
-  }
-
-  /** Waits until `count(lines)` reaches `target`. */
-  async waitForCount(
-    predicate: (line: string) => boolean,
-    target: number,
-    ms?: number,
-  ): Promise<void> {
-    let seen = 0;
-    let index = 0;
-    await this.#wait(
-      () => {
-        for (; index < this.lines.length; index++) {
-          if (predicate(this.lines[index])) seen++;
-        }
-        return seen >= target ? true : undefined;
-      },
-      `${target} matching lines`,
-      ms,
-    );
-  }
-
-  async waitForEnd(ms: number = WAIT_MS): Promise<void> {
-    await deadline(this.done, "the connection to end", ms);
-  }
-
-  #wait<T>(
-    check: () => T | undefined,
-    what: string,
-    ms: number = WAIT_MS,
-  ): Promise<T> {
-    return within(
-      (async () => {
-        while (true) {
-          const found = check();
-          if (found !== undefined) return found;
-          if (this.ended) {
-            throw new Error(
-              `connection ended before ${what}; got:\n${this.#tail()}`,
-            );
-          }
-          await new Promise<void>((resolve) => this.#waiters.push(resolve));
-        }
-      })(),
-      // Built only on timeout: joining every line on each wait would stall
-      // the event loop and distort the latencies measured here.
-      () => `${what}; got so far:\n${this.#tail()}`,
-      ms,
-    );
-  }
-
-  #tail(): string {
-    return this.lines.slice(-40).join("\n").slice(-2000);
-  }
-
-  async #pump(conn: Deno.Conn): Promise<void> {
-    const buffer = new Uint8Array(64 * 1024);
-    try {
-      while (true) {
-        const count = await conn.read(buffer);
-        if (count === null) break;
-        this.bytes += count;
-        if (this.keep) this.#split(buffer.subarray(0, count));
-        this.#wake();
-      }
-    } catch { /* reset, or closed by this side: the end either way */ }
-    if (this.keep && this.#pending.length > 0) {
-      this.#push(joinBytes(this.#pending), performance.now());
-    }
-    this.#pending = [];
-    this.ended = true;
-    this.endedAt = performance.now();
-    this.#wake();
-  }
-
-  #split(chunk: Uint8Array): void {
-    const at = performance.now();
-    let start = 0;
-    while (start < chunk.length) {
-      const newline = chunk.indexOf(0x0a, start);
-      if (newline === -1) {
-        this.#pending.push(chunk.slice(start));
-        break;
-      }
-      const part = chunk.subarray(start, newline);
-      this.#push(
-        this.#pending.length ? joinBytes([...this.#pending, part]) : part,
-        at,
-      );
-      this.#pending = [];
-      start = newline + 1;
-    }
-  }
-
-  #push(bytes: Uint8Array, at: number): void {
-    if (bytes.length > this.prefixBytes) {
-      bytes = bytes.subarray(0, this.prefixBytes);
-    }
-    let text: string;
-    try {
-      text = strictDecoder.decode(bytes);
-    } catch {
-      this.invalidUtf8++;
-      text = lossyDecoder.decode(bytes);
-    }
-    this.lines.push(text);
-    this.times.push(at);
-  }
-
-  #wake(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const wake of waiters) wake();
-  }
-}
-
-/** Like the harness's `deadline`, with the description built only if needed. */
-function within<T>(
-  promise: Promise<T>,
-  what: () => string,
-  ms: number,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`timed out after ${ms} ms waiting for ${what()}`)),
-      ms,
-    );
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function joinBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const joined = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
-}
-
-/** A raw TCP client on 127.0.0.1, like `nc`; optionally one that never reads. */
-class Client implements AsyncDisposable {
-  #closed = false;
-  readonly #reader: Reader | undefined;
-  private constructor(readonly conn: Deno.Conn, reader: Reader | undefined) {
-    this.#reader = reader;
-  }
-
-  /** What the server sent; a client built with `read: false` has none. */
-  get reader(): Reader {
-    if (!this.#reader) throw new Error("this client never reads");
-    return this.#reader;
-  }
-
-  static async connect(
-    port: number,
-    options: { read?: boolean; keep?: boolean; prefixBytes?: number } = {},
-  ): Promise<Client> {
-    const conn = await deadline(
-      Deno.connect({ hostname: "127.0.0.1", port }),
-      `a connection to port ${port}`,
-    );
-    conn.setNoDelay(true); // as chat connect does: no Nagle delay on lines
-    // A client that never reads leaves its socket undrained: the server's
-    // writes to it fill the socket buffers, then its queue.
-    return new Client(
-      conn,
-      options.read ?? true
-        ? new Reader(conn, options.keep ?? true, options.prefixBytes)
-        : undefined,
-    );
-  }
-
-  /** Connects, waits for the greeting, joins as `name` (or a guest). */
-  static async join(
-    port: number,
-    name?: string,
-    options: { prefixBytes?: number } = {},
-  ): Promise<Client> {
-    const client = await Client.connect(port, options);
-    try {
-      const greeting = await client.reader.lineAt(0);
-      // (The greeting is ASCII: bytes and characters count alike.)
-      assert.equal(greeting, lines.greeting().slice(0, options.prefixBytes));
-      await client.send(name ? `/nick ${name}` : "/join");
-      const welcome = `*** Welcome, ${name ? `${name}!` : ""}`;
-      await client.reader.waitFor((line) => line.startsWith(welcome));
-      return client;
-    } catch (error) {
-      await client[Symbol.asyncDispose]();
-      throw error;
-    }
-  }
-
-  get lines(): string[] {
-    return this.reader.lines;
-  }
-
-  async send(text: string): Promise<void> {
-    await this.write(encoder.encode(text + "\n"));
-  }
-
-  async write(bytes: Uint8Array): Promise<void> {
-    await deadline(
-      (async () => {
-        for (let offset = 0; offset < bytes.length;) {
-          offset += await this.conn.write(bytes.subarray(offset));
-        }
-      })(),
-      "a write to the server",
-    );
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.conn.close();
-    } catch { /* already closed */ }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    await this.#reader?.done;
   }
 }
 
@@ -430,14 +135,6 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[
     Math.min(sorted.length - 1, Math.ceil(p / 100 * sorted.length) - 1)
   ];
-}
-
-/** The port in a server's first stdout line, `Listening on HOST:PORT`. */
-async function portOf(server: ChatProcess): Promise<number> {
-  const first = await server.stdout.waitFor(() => true);
-  const port = Number(/:(\d+)$/.exec(first)?.[1]);
-  assert.ok(port, `no port in first line: ${first}`);
-  return port;
 }
 
 // --- 1. garbage ----------------------------------------------------------------
@@ -527,22 +224,22 @@ function garbageChunk(random: Random): Uint8Array {
     }
     if (random.next() < 0.7) text(random.pick(["\n", "\r\n", "\n\n"]));
   }
-  return joinBytes(pieces);
+  return concatBytes(pieces);
 }
 
 Deno.test("garbage: 20 clients send random and hostile bytes while 5 chat; the 5 get every line, clean and in order", async () => {
   const seed = SEED;
   await using server = await ChatProcess.serve();
-  await using pool = new Pool<Client>();
+  await using pool = new Pool<TcpClient>();
   const port = server.port;
   const pid = server.child.pid;
-  const normals: Client[] = [];
+  const normals: TcpClient[] = [];
   for (let i = 0; i < 5; i++) {
-    normals.push(pool.add(await Client.join(port, `n${i}`)));
+    normals.push(pool.add(await TcpClient.join(port, `n${i}`)));
   }
-  const garbage: Client[] = [];
+  const garbage: TcpClient[] = [];
   for (let g = 0; g < 20; g++) {
-    garbage.push(pool.add(await Client.connect(port, { keep: false })));
+    garbage.push(pool.add(await TcpClient.connect(port, { keep: false })));
   }
   const perSender = 50;
   const tokens = normals.map((_, i) => {
@@ -595,7 +292,11 @@ Deno.test("garbage: 20 clients send random and hostile bytes while 5 chat; the 5
     const isNormal = (line: string) => /^n\d: seq \d+ /.test(line);
     await Promise.all(
       normals.map((client) =>
-        client.reader.waitForCount(isNormal, normals.length * perSender, 15_000)
+        client.received.waitForCount(
+          isNormal,
+          normals.length * perSender,
+          15_000,
+        )
       ),
     );
   } finally {
@@ -617,8 +318,12 @@ Deno.test("garbage: 20 clients send random and hostile bytes while 5 chat; the 5
       [],
       `n${i} received control characters (seed ${seed})`,
     );
-    assert.equal(client.reader.invalidUtf8, 0, `n${i} received invalid UTF-8`);
-    assert.equal(client.reader.ended, false, `n${i} was disconnected`);
+    assert.equal(
+      client.received.invalidUtf8,
+      0,
+      `n${i} received invalid UTF-8`,
+    );
+    assert.equal(client.received.ended, false, `n${i} was disconnected`);
   }
   const relayed = normals[0].lines.filter((line) => /^guest\d+: /.test(line));
   const boundKiB = before + 64 * 1024;
@@ -657,16 +362,16 @@ const FLOOD_LINES = 100_000;
 async function floodScenario(
   serverArgs: string[],
   flood: (
-    flooder: Client,
-    observer: Client,
-    talkers: Client[],
+    flooder: TcpClient,
+    observer: TcpClient,
+    talkers: TcpClient[],
   ) => Promise<void>,
 ): Promise<{ latencies: number[] }> {
   await using server = await ChatProcess.serve(serverArgs, { limits: true });
-  await using observer = await Client.join(server.port, "observer");
-  await using talker1 = await Client.join(server.port, "talker1");
-  await using talker2 = await Client.join(server.port, "talker2");
-  await using flooder = await Client.join(server.port, "flooder");
+  await using observer = await TcpClient.join(server.port, "observer");
+  await using talker1 = await TcpClient.join(server.port, "talker1");
+  await using talker2 = await TcpClient.join(server.port, "talker2");
+  await using flooder = await TcpClient.join(server.port, "flooder");
   const talkers = [talker1, talker2];
   const ticks = 10; // 5 lines/s per talker: within the flood limits
   const from = observer.lines.length;
@@ -679,12 +384,12 @@ async function floodScenario(
   await sleep(300);
   await Promise.all([flood(flooder, observer, talkers), ...talking]);
   const isTick = (line: string) => /^talker\d: tick /.test(line);
-  await observer.reader.waitForCount(isTick, ticks * talkers.length);
+  await observer.received.waitForCount(isTick, ticks * talkers.length);
   const latencies: number[] = [];
   for (let i = from; i < observer.lines.length; i++) {
     const line = observer.lines[i];
     if (!isTick(line)) continue;
-    latencies.push(observer.reader.times[i] - Number(line.split(" ")[3]));
+    latencies.push(observer.received.times[i] - Number(line.split(" ")[3]));
   }
   for (const talker of ["talker1", "talker2"]) {
     assert.deepEqual(
@@ -699,7 +404,7 @@ async function floodScenario(
 
 /** Writes up to `count` short lines as fast as the socket takes them. */
 async function floodLines(
-  flooder: Client,
+  flooder: TcpClient,
   count: number,
 ): Promise<{ written: number; cutOff: boolean }> {
   const perWrite = 2000;
@@ -727,11 +432,11 @@ Deno.test("flood: a client sending 100,000 lines is held to burst + rate, warned
     const from = observer.lines.length;
     const started = performance.now();
     const { written, cutOff } = await floodLines(flooder, FLOOD_LINES);
-    const leftIndex = await observer.reader.waitFor(
+    const leftIndex = await observer.received.waitForIndex(
       lines.left("flooder", "flooding"),
       { from },
     );
-    const elapsedS = (observer.reader.times[leftIndex] - started) / 1000;
+    const elapsedS = (observer.received.times[leftIndex] - started) / 1000;
     const broadcast = observer.lines.slice(from).filter((line) =>
       line.startsWith("flooder: ")
     );
@@ -745,9 +450,9 @@ Deno.test("flood: a client sending 100,000 lines is held to burst + rate, warned
       broadcast,
       Array.from({ length: broadcast.length }, (_, n) => `flooder: f${n}`),
     );
-    await flooder.reader.waitForEnd();
+    await flooder.received.waitForEnd();
     const warnings = flooder.lines.filter((l) => l.startsWith(WARNING_PREFIX));
-    assert.equal(warnings.length, 1, flooder.reader.text.slice(-1000));
+    assert.equal(warnings.length, 1, flooder.received.text.slice(-1000));
     assert.equal(flooder.lines.at(-1), lines.removed("flooding"));
     assert.ok(
       flooder.lines.indexOf(warnings[0]) <
@@ -790,14 +495,16 @@ Deno.test("flood (sustained): with --flood-disconnect 0 all 100,000 lines are re
       assert.equal(cutOff, false);
       // /ping is answered, never counted: once it is, every line was read.
       await flooder.send("/ping");
-      const pong = await flooder.reader.waitFor(lines.pong(), {
+      const pong = await flooder.received.waitForIndex(lines.pong(), {
         from: flooderFrom,
         ms: 30_000,
       });
-      const elapsedS = (flooder.reader.times[pong] - started) / 1000;
+      const elapsedS = (flooder.received.times[pong] - started) / 1000;
       // Lines reach everyone in one order: the marker comes after the flood.
       await talkers[0].send("after the flood");
-      await observer.reader.waitFor("talker1: after the flood", { from });
+      await observer.received.waitForIndex("talker1: after the flood", {
+        from,
+      });
       const broadcast = observer.lines.slice(from).filter((line) =>
         line.startsWith("flooder: ")
       );
@@ -810,7 +517,7 @@ Deno.test("flood (sustained): with --flood-disconnect 0 all 100,000 lines are re
         l.startsWith(WARNING_PREFIX)
       );
       assert.equal(warnings.length, 1);
-      assert.equal(flooder.reader.ended, false);
+      assert.equal(flooder.received.ended, false);
       assert.ok(!observer.lines.some((l) => l.startsWith("*** flooder left")));
       report = `flooder wrote all ${written} lines, all read by ${
         elapsedS.toFixed(2)
@@ -839,13 +546,13 @@ const PER_IP = 8;
 async function openBatch(
   port: number,
   count: number,
-): Promise<{ clients: Client[]; firsts: string[] }> {
+): Promise<{ clients: TcpClient[]; firsts: string[] }> {
   const clients = await Promise.all(
-    Array.from({ length: count }, () => Client.connect(port)),
+    Array.from({ length: count }, () => TcpClient.connect(port)),
   );
   try {
     const firsts = await Promise.all(
-      clients.map((client) => client.reader.lineAt(0, 5000)),
+      clients.map((client) => client.received.lineAt(0, 5000)),
     );
     return { clients, firsts };
   } catch (error) {
@@ -855,7 +562,7 @@ async function openBatch(
 }
 
 /** The first line of each of `clients`' connections, which never read. */
-async function drainAll(clients: Client[]): Promise<string[]> {
+async function drainAll(clients: TcpClient[]): Promise<string[]> {
   return await Promise.all(clients.map(async (client) => {
     const bytes = await deadline(
       new Response(client.conn.readable).arrayBuffer(),
@@ -875,7 +582,7 @@ Deno.test("connection storm: 2,000 connect/disconnect cycles, then 500 half-open
   );
   const port = server.port;
   const tooMany = lines.tooManyFromAddress(PER_IP);
-  await using observer = await Client.join(port, "observer");
+  await using observer = await TcpClient.join(port, "observer");
   const baselineWho = whoLine(["host", "observer"]);
   const baselineSockets = await serverSockets(port);
   assert.equal(baselineSockets, 1, "only the observer is connected");
@@ -888,11 +595,11 @@ Deno.test("connection storm: 2,000 connect/disconnect cycles, then 500 half-open
       const from = observer.lines.length;
       const asked = performance.now();
       await observer.send("/who");
-      const at = await observer.reader.waitFor(
+      const at = await observer.received.waitForIndex(
         (line) => line.startsWith("*** Online ("),
         { from, ms: 5000 },
       );
-      whoLatencies.push(observer.reader.times[at] - asked);
+      whoLatencies.push(observer.received.times[at] - asked);
       whoAnswers.push(observer.lines[at]);
       await sleep(200);
     }
@@ -918,7 +625,7 @@ Deno.test("connection storm: 2,000 connect/disconnect cycles, then 500 half-open
         await Promise.all(clients.map(async (client, i) => {
           if (firsts[i] === tooMany) {
             refused++;
-            await client.reader.waitForEnd(5000);
+            await client.received.waitForEnd(5000);
             assert.deepEqual(client.lines, [tooMany]);
             return;
           }
@@ -927,7 +634,7 @@ Deno.test("connection storm: 2,000 connect/disconnect cycles, then 500 half-open
           if (accepted++ % 2 === 1 || accepted > cycles) return;
           const name = `storm${joined++}`;
           await client.send(`/nick ${name}`);
-          await client.reader.waitFor((l) =>
+          await client.received.waitForIndex((l) =>
             l.startsWith(`*** Welcome, ${name}!`)
           );
         }));
@@ -956,7 +663,7 @@ Deno.test("connection storm: 2,000 connect/disconnect cycles, then 500 half-open
         assert.equal(firsts.filter((l) => l === tooMany).length, 3);
         await Promise.all(
           clients.filter((_, i) => firsts[i] === tooMany).map((client) =>
-            client.reader.waitForEnd(5000)
+            client.received.waitForEnd(5000)
           ),
         );
       } finally {
@@ -972,11 +679,14 @@ Deno.test("connection storm: 2,000 connect/disconnect cycles, then 500 half-open
 
     // Phase 3: 500 connections that never send and never read anything.
     // Those let in are watchers: no join deadline, but held to the cap.
-    await using halfOpen = new Pool<Client>();
+    await using halfOpen = new Pool<TcpClient>();
     const openedAt = performance.now();
     for (let b = 0; b < 10; b++) {
       const batch = await Promise.all(
-        Array.from({ length: 50 }, () => Client.connect(port, { read: false })),
+        Array.from(
+          { length: 50 },
+          () => TcpClient.connect(port, { read: false }),
+        ),
       );
       batch.forEach((client) => halfOpen.add(client));
     }
@@ -990,7 +700,7 @@ Deno.test("connection storm: 2,000 connect/disconnect cycles, then 500 half-open
     const heldPastDeadlineMs = performance.now() - openedAt;
     const whoFrom = observer.lines.length;
     const watching = whoLine(["host", "observer"], PER_IP - 1);
-    await observer.reader.waitFor(watching, { from: whoFrom });
+    await observer.received.waitForIndex(watching, { from: whoFrom });
     assert.equal(await serverSockets(port), baselineSockets + PER_IP - 1);
     storming = false;
     await asking;
@@ -1008,12 +718,12 @@ Deno.test("connection storm: 2,000 connect/disconnect cycles, then 500 half-open
       30_000,
     );
     const droppedMs = performance.now() - fillStarted;
-    await observer.reader.waitForCount(
+    await observer.received.waitForCount(
       (line) => line.startsWith("observer: ") && line.endsWith(payload),
       fillLines,
       30_000,
     );
-    assert.equal(observer.reader.ended, false, "the observer was dropped");
+    assert.equal(observer.received.ended, false, "the observer was dropped");
     const texts = await drainAll(halfOpen.items);
     const admitted = texts.filter((text) =>
       text.startsWith(lines.greeting() + "\n")
@@ -1034,10 +744,10 @@ Deno.test("connection storm: 2,000 connect/disconnect cycles, then 500 half-open
     // Every name is free again, and can be taken again.
     const from = observer.lines.length;
     await observer.send("/who");
-    await observer.reader.waitFor(baselineWho, { from });
-    await using again = await Client.join(port, "storm0");
+    await observer.received.waitForIndex(baselineWho, { from });
+    await using again = await TcpClient.join(port, "storm0");
     await again.send("/nick STORM1");
-    await observer.reader.waitFor("*** storm0 is now known as STORM1", {
+    await observer.received.waitForIndex("*** storm0 is now known as STORM1", {
       from,
     });
     const stormNames = (verb: string) =>
@@ -1100,18 +810,18 @@ Deno.test("connection storm in a password room: of 500 half-open connections the
   );
   const port = server.port;
   const tooMany = lines.tooManyFromAddress(PER_IP);
-  await using insider = await Client.connect(port);
-  assert.equal(await insider.reader.lineAt(0), lines.passwordNeeded());
+  await using insider = await TcpClient.connect(port);
+  assert.equal(await insider.received.lineAt(0), lines.passwordNeeded());
   await insider.send(`/pass ${password}`);
-  await insider.reader.waitFor(lines.passwordAccepted());
+  await insider.received.waitForIndex(lines.passwordAccepted());
   await insider.send("/nick insider");
-  await insider.reader.waitFor((line) =>
+  await insider.received.waitForIndex((line) =>
     line.startsWith("*** Welcome, insider!")
   );
   const baselineSockets = await serverSockets(port);
   assert.equal(baselineSockets, 1, "only the insider is connected");
 
-  await using halfOpen = new Pool<Client>();
+  await using halfOpen = new Pool<TcpClient>();
   const openedAt = performance.now();
   const firsts: string[] = [];
   for (let b = 0; b < 10; b++) {
@@ -1122,7 +832,7 @@ Deno.test("connection storm in a password room: of 500 half-open connections the
   const openingMs = performance.now() - openedAt;
   // Said while they wait at the door: none of them may see it.
   await insider.send("room secret");
-  await insider.reader.waitFor("insider: room secret");
+  await insider.received.waitForIndex("insider: room secret");
   const admitted = halfOpen.items.filter((_, i) =>
     firsts[i] === lines.passwordNeeded()
   );
@@ -1132,8 +842,8 @@ Deno.test("connection storm in a password room: of 500 half-open connections the
   // opened before it, everyone let in was held at the same time.
   const firstClosed = Math.min(
     ...await Promise.all(admitted.map(async (client) => {
-      await client.reader.waitForEnd(8000);
-      return client.reader.endedAt;
+      await client.received.waitForEnd(8000);
+      return client.received.endedAt;
     })),
   );
   const heldTogether = firstClosed > openedAt + openingMs;
@@ -1147,7 +857,7 @@ Deno.test("connection storm in a password room: of 500 half-open connections the
     ]);
   }
   const heldMs = admitted.map((client) =>
-    client.reader.endedAt - client.reader.times[0]
+    client.received.endedAt - client.received.times[0]
   );
   assert.ok(
     Math.min(...heldMs) >= 1900,
@@ -1158,7 +868,7 @@ Deno.test("connection storm in a password room: of 500 half-open connections the
     `closed after ${Math.max(...heldMs)} ms`,
   );
   await Promise.all(
-    halfOpen.items.map((client) => client.reader.waitForEnd(5000)),
+    halfOpen.items.map((client) => client.received.waitForEnd(5000)),
   );
   await halfOpen[Symbol.asyncDispose]();
   await pollUntil(
@@ -1167,7 +877,7 @@ Deno.test("connection storm in a password room: of 500 half-open connections the
   );
   const from = insider.lines.length;
   await insider.send("/who");
-  await insider.reader.waitFor(whoLine(["host", "insider"]), { from });
+  await insider.received.waitForIndex(whoLine(["host", "insider"]), { from });
   assert.ok(!insider.lines.some((line) => /guest\d|joined/.test(line)));
   console.log(
     `    limits: per-IP ${PER_IP} (default), flood control on, --password with --handshake-timeout 2`,
@@ -1198,6 +908,11 @@ const IMPERSONATING_NAMES: string[] = [
   "Host",
   "HOST",
   "OBSERVER",
+  "Álice", // accents: names are unique without regard to them
+  "alicé",
+  "ÀLÏCE",
+  "a\u0301lice", // a decomposed á
+  "Hóst",
   "\u0430lice", // Cyrillic a
   "alic\u0435", // Cyrillic e
   "\uff41\uff4c\uff49\uff43\uff45", // fullwidth
@@ -1267,19 +982,19 @@ const FORGED_LINES: (string | number[])[] = [
 Deno.test("impersonation: no name or line can pass for a notice, the host or another user", async () => {
   await using server = await ChatProcess.serve([], { stdin: true });
   const port = server.port;
-  await using observer = await Client.join(port, "observer");
+  await using observer = await TcpClient.join(port, "observer");
   const from = observer.lines.length;
-  await using alice = await Client.join(port, "alice");
-  await using mallory = await Client.join(port);
+  await using alice = await TcpClient.join(port, "alice");
+  await using mallory = await TcpClient.join(port);
   const name = /^\*\*\* Welcome, (guest\d+)!/.exec(mallory.lines.at(-1)!)![1];
   const expectedNotices = [lines.joined("alice"), lines.joined(name)];
 
   // Renames while in the room.
   const refusals: string[] = [];
-  const tryName = async (client: Client, candidate: string) => {
+  const tryName = async (client: TcpClient, candidate: string) => {
     const start = client.lines.length;
     await client.send(`/nick ${candidate}`);
-    const at = await client.reader.waitFor(
+    const at = await client.received.waitForIndex(
       (line) =>
         line.startsWith("*** error: ") || line.startsWith("*** Welcome") ||
         line.startsWith(`*** ${name} is now known as`),
@@ -1289,7 +1004,7 @@ Deno.test("impersonation: no name or line can pass for a notice, the host or ano
       client.lines[at],
       /^\*\*\* error: /,
       `/nick ${JSON.stringify(candidate)} was accepted: ${
-        client.reader.text.slice(-600)
+        client.received.text.slice(-600)
       }`,
     );
     refusals.push(client.lines[at]);
@@ -1300,19 +1015,19 @@ Deno.test("impersonation: no name or line can pass for a notice, the host or ano
 
   // The same names as the first line of a connection that has not joined.
   {
-    await using eve = await Client.connect(port);
-    await eve.reader.lineAt(0);
+    await using eve = await TcpClient.connect(port);
+    await eve.received.lineAt(0);
     for (const candidate of IMPERSONATING_NAMES) await tryName(eve, candidate);
     await eve.send("/quit");
-    await eve.reader.waitForEnd();
+    await eve.received.waitForEnd();
     assert.equal(eve.lines.at(-1), lines.goodbye());
   }
 
   // Once the host renames, its old name stays reserved.
   await server.type("/nick prof");
   expectedNotices.push(lines.renamed("host", "prof"));
-  await observer.reader.waitFor(lines.renamed("host", "prof"), { from });
-  for (const candidate of ["host", "HOST", "PROF", "Prof"]) {
+  await observer.received.waitForIndex(lines.renamed("host", "prof"), { from });
+  for (const candidate of ["host", "HOST", "PROF", "Prof", "Próf", "hôst"]) {
     await tryName(mallory, candidate);
   }
 
@@ -1329,13 +1044,13 @@ Deno.test("impersonation: no name or line can pass for a notice, the host or ano
   await mallory.write(encoder.encode("*** no newline after this"));
   await sleep(500);
   await mallory.send(" (continued)");
-  await observer.reader.waitFor(
+  await observer.received.waitForIndex(
     `${name}: *** no newline after this (continued)`,
     { from },
   );
   await mallory.send("*** " + "x".repeat(5000)); // too long: refused
   await mallory.send("end of forgeries");
-  await observer.reader.waitFor(`${name}: end of forgeries`, { from });
+  await observer.received.waitForIndex(`${name}: end of forgeries`, { from });
   assert.equal(
     mallory.lines.filter((line) => line.startsWith("*** error: line too long"))
       .length,
@@ -1343,7 +1058,7 @@ Deno.test("impersonation: no name or line can pass for a notice, the host or ano
   );
   await mallory.send("/quit");
   expectedNotices.push(lines.left(name));
-  await observer.reader.waitFor(lines.left(name), { from });
+  await observer.received.waitForIndex(lines.left(name), { from });
 
   const seen = observer.lines.slice(from);
   assert.deepEqual(
@@ -1362,13 +1077,13 @@ Deno.test("impersonation: no name or line can pass for a notice, the host or ano
     );
     assert.doesNotMatch(line, UNSAFE_CHARACTER, JSON.stringify(line));
   }
-  assert.equal(observer.reader.invalidUtf8, 0);
+  assert.equal(observer.received.invalidUtf8, 0);
   // Every forged line arrived (a multi-line one as two), plus the line sent
   // in two halves and the marker; "stop" with a zero-width space is a message too.
   assert.equal(others.length, FORGED_LINES.length + 3);
   assert.ok(!alice.lines.some((line) => line.includes("known as alice")));
   console.log(
-    `    limits: per-IP cap and flood control lifted; ${IMPERSONATING_NAMES.length} look-alike names (case, Cyrillic, fullwidth, zero-width, bidi, ESC, spaces, colons, asterisks) refused in the room and before joining, ${refusals.length} refusals in all; "host" stays reserved after the host became "prof"`,
+    `    limits: per-IP cap and flood control lifted; ${IMPERSONATING_NAMES.length} look-alike names (case, accents, Cyrillic, fullwidth, dotless i, zero-width, bidi, ESC, spaces, colons, asterisks) refused in the room and before joining, ${refusals.length} refusals in all; "host" stays reserved after the host became "prof"`,
   );
   console.log(
     `    ${
@@ -1381,45 +1096,38 @@ Deno.test("impersonation: no name or line can pass for a notice, the host or ano
 
 Deno.test("password: a wrong one is refused after 1 s and sees nothing of the room; the right one gets in; chat connect with a wrong one exits 1", async () => {
   const password = "correct-horse-42";
-  await using server = new ChatProcess(
-    [
-      "serve",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--password",
-      ...LIFTED_LIMITS,
-    ],
-    { env: { CHAT_PASSWORD: password } },
-  );
-  const port = await portOf(server);
+  await using server = await ChatProcess.serve(["--password"], {
+    env: { CHAT_PASSWORD: password },
+  });
+  const port = server.port;
 
-  await using insider = await Client.connect(port);
-  assert.equal(await insider.reader.lineAt(0), lines.passwordNeeded());
+  await using insider = await TcpClient.connect(port);
+  assert.equal(await insider.received.lineAt(0), lines.passwordNeeded());
   await insider.send(`/pass ${password}`);
-  await insider.reader.waitFor(lines.passwordAccepted());
+  await insider.received.waitForIndex(lines.passwordAccepted());
   await insider.send("/nick insider");
-  await insider.reader.waitFor((line) =>
+  await insider.received.waitForIndex((line) =>
     line.startsWith("*** Welcome, insider!")
   );
 
   // A raw client: no way in before the password, refused a second after a
   // wrong one, and nothing said in the room reaches it meanwhile.
-  await using guesser = await Client.connect(port);
-  assert.equal(await guesser.reader.lineAt(0), lines.passwordNeeded());
+  await using guesser = await TcpClient.connect(port);
+  assert.equal(await guesser.received.lineAt(0), lines.passwordNeeded());
   await guesser.send("/nick sneaky");
   await guesser.send("hello?");
-  await guesser.reader.waitForCount((l) => l.startsWith("*** error: "), 2);
+  await guesser.received.waitForCount((l) => l.startsWith("*** error: "), 2);
   const sentAt = performance.now();
   await guesser.send("/pass wrong-guess");
   await insider.send("room secret");
-  await insider.reader.waitFor("insider: room secret");
-  const refusal = await guesser.reader.waitFor(lines.error("wrong password."));
-  const delayMs = guesser.reader.times[refusal] - sentAt;
-  await guesser.reader.waitForEnd();
+  await insider.received.waitForIndex("insider: room secret");
+  const refusal = await guesser.received.waitForIndex(
+    lines.error("wrong password."),
+  );
+  const delayMs = guesser.received.times[refusal] - sentAt;
+  await guesser.received.waitForEnd();
   assert.ok(delayMs >= 950, `refused after ${delayMs} ms`);
-  assert.equal(guesser.lines.length, 4, guesser.reader.text);
+  assert.equal(guesser.lines.length, 4, guesser.received.text);
   assert.equal(guesser.lines.at(-1), lines.error("wrong password."));
   assert.ok(!guesser.lines.some((line) => /secret|insider|joined/.test(line)));
 
@@ -1430,7 +1138,7 @@ Deno.test("password: a wrong one is refused after 1 s and sees nothing of the ro
   );
   await carol.stdout.waitFor((line) => line.startsWith("*** Welcome, carol!"));
   await carol.type("hello from carol");
-  await insider.reader.waitFor("carol: hello from carol");
+  await insider.received.waitForIndex("carol: hello from carol");
   await carol.endInput();
   assert.equal((await carol.exit()).code, 0);
 
@@ -1451,10 +1159,10 @@ Deno.test("password: a wrong one is refused after 1 s and sees nothing of the ro
 
   const from = insider.lines.length;
   await insider.send("/who");
-  await insider.reader.waitFor(lines.who(["host", "insider"]), { from });
+  await insider.received.waitForIndex(lines.who(["host", "insider"]), { from });
   assert.ok(
     !insider.lines.some((line) => /sneaky|dave|guest\d/.test(line)),
-    insider.reader.text,
+    insider.received.text,
   );
   console.log(
     `    limits: per-IP cap and flood control lifted; --password with CHAT_PASSWORD`,
@@ -1505,15 +1213,15 @@ Deno.test("TLS: the fingerprint pins the server; an impostor is refused before a
   let plainBytes = 0;
   let plainHex = "";
   {
-    await using plain = await Client.connect(server.port);
+    await using plain = await TcpClient.connect(server.port);
     await sleep(1000);
-    const silentBytes = plain.reader.bytes;
+    const silentBytes = plain.received.bytes;
     try {
       await plain.write(encoder.encode("/nick plain\nhello from plain\n"));
     } catch { /* the server may have hung up already */ }
-    await plain.reader.waitForEnd(5000);
+    await plain.received.waitForEnd(5000);
     assert.equal(silentBytes, 0, "a TLS server spoke before the handshake");
-    plainBytes = plain.reader.bytes;
+    plainBytes = plain.received.bytes;
     plainHex = [...encoder.encode(plain.lines.join("\n")).slice(0, 16)]
       .map((byte) => byte.toString(16).padStart(2, "0")).join(" ");
     assert.ok(
@@ -1542,7 +1250,8 @@ Deno.test("TLS: the fingerprint pins the server; an impostor is refused before a
   await alice.stdout.waitFor(lines.joined("tlsbob"));
 
   // The machine in the middle: another chat serve --tls, its own certificate.
-  await using impostor = await ChatProcess.serve(["--tls"]);
+  // Its console kept open: a console whose input ends says so on stdout.
+  await using impostor = await ChatProcess.serve(["--tls"], { stdin: true });
   const impostorFingerprint = await printedFingerprint(impostor);
   assert.notEqual(impostorFingerprint, fingerprint);
   await impostor.stdout.waitFor(/^\*\*\* Welcome, host!/);
@@ -1644,21 +1353,21 @@ const PAD = "p".repeat(400);
  */
 async function chatUnderLoad(stalled: number): Promise<LoadResult> {
   await using server = await ChatProcess.serve();
-  await using pool = new Pool<Client>();
+  await using pool = new Pool<TcpClient>();
   const port = server.port;
-  const readers: Client[] = [];
+  const readers: TcpClient[] = [];
   for (let r = 0; r < READERS; r++) {
     // Only the start of each line is kept: 30,000 lines of 400 bytes would
     // otherwise make this process's garbage collector part of the latency.
     readers.push(
-      pool.add(await Client.join(port, `r${r}`, { prefixBytes: 64 })),
+      pool.add(await TcpClient.join(port, `r${r}`, { prefixBytes: 64 })),
     );
   }
   for (let s = 0; s < stalled; s++) {
-    const peer = pool.add(await Client.connect(port, { read: false }));
+    const peer = pool.add(await TcpClient.connect(port, { read: false }));
     await peer.send(`/nick s${s}`);
   }
-  await readers[0].reader.waitForCount(
+  await readers[0].received.waitForCount(
     (line) => /^\*\*\* s\d+ joined$/.test(line),
     stalled,
   );
@@ -1674,7 +1383,9 @@ async function chatUnderLoad(stalled: number): Promise<LoadResult> {
     }),
   );
   await Promise.all(
-    readers.map((reader) => reader.reader.waitForCount(isWarmUp, SENDERS * 20)),
+    readers.map((reader) =>
+      reader.received.waitForCount(isWarmUp, SENDERS * 20)
+    ),
   );
   const pid = server.child.pid;
   const beforeKiB = await residentKiB(pid);
@@ -1694,7 +1405,7 @@ async function chatUnderLoad(stalled: number): Promise<LoadResult> {
     );
     await Promise.all(
       readers.map((reader) =>
-        reader.reader.waitForCount(
+        reader.received.waitForCount(
           isMessage,
           SENDERS * LINES_PER_SENDER,
           20_000,
@@ -1719,7 +1430,7 @@ async function chatUnderLoad(stalled: number): Promise<LoadResult> {
     for (let i = starts[r]; i < reader.lines.length; i++) {
       const line = reader.lines[i];
       if (!isMessage(line)) continue;
-      latencies.push(reader.reader.times[i] - Number(line.split(" ")[3]));
+      latencies.push(reader.received.times[i] - Number(line.split(" ")[3]));
     }
   }
   return {

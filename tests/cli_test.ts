@@ -19,7 +19,13 @@ import {
 } from "../lib/cli.ts";
 import type { ServerEvent } from "../lib/events.ts";
 import { formatEvent, nameColor } from "../lib/terminal.ts";
-import { ChatProcess, TcpClient } from "./harness.ts";
+import {
+  chatCommand,
+  ChatProcess,
+  TcpClient,
+  Terminal,
+  TMUX_FOUND,
+} from "./harness.ts";
 
 const NO_ENV = {};
 
@@ -188,16 +194,24 @@ Deno.test("serve refuses bad ports with a one-line message", () => {
 });
 
 Deno.test("serve refuses a bad --max-clients", () => {
-  for (const value of ["0", "abc", "-3", "", "2.5"]) {
+  for (const value of ["abc", "-3", "", "2.5"]) {
     assertUsageError(
       ["serve", `--max-clients=${value}`],
-      /--max-clients: use a whole number of 1 or more/,
+      /--max-clients: use a whole number of 0 or more/,
     );
   }
 });
 
+Deno.test("serve --max-clients 0 turns the connection limit off", () => {
+  const invocation = parseCommandLine(["serve", "--max-clients", "0"], NO_ENV);
+  assert.equal(invocation.command === "serve" && invocation.maxClients, 0);
+});
+
 Deno.test("serve refuses bad names for --name", () => {
-  for (const name of ["", "a b", "a:b", "star*", "é", "x".repeat(25)]) {
+  // "\u0430lice" starts with a Cyrillic а: look-alikes stay refused.
+  for (
+    const name of ["", "a b", "a:b", "star*", "\u0430lice", "x".repeat(25)]
+  ) {
     assertUsageError(
       ["serve", "--name", name],
       /^Cannot use ".*" as a name: /,
@@ -372,7 +386,9 @@ Deno.test("connect --name sets an explicit name", () => {
 });
 
 Deno.test("connect refuses bad names for --name", () => {
-  for (const name of ["", "a b", "a:b", "star*", "jürgen", "x".repeat(25)]) {
+  for (
+    const name of ["", "a b", "a:b", "star*", "\u03bfscar", "x".repeat(25)]
+  ) {
     assertUsageError(
       ["connect", "10.0.0.7", "--name", name],
       /^Cannot use ".*" as a name: /,
@@ -509,9 +525,19 @@ Deno.test("formatEvent with colour shows your own name in bold", () => {
   );
 });
 
-Deno.test("nameColor is stable and ignores case", () => {
+Deno.test("formatEvent with colour shows your own name in bold whatever its case and accents", () => {
+  const own = { ...COLOR, ownName: "elodie" };
+  assert.equal(
+    formatEvent(event({ type: "message", from: "Élodie", text: "hi" }), own),
+    `\x1b[1m${nameColor("Élodie")}Élodie${RESET}: hi`,
+  );
+});
+
+Deno.test("nameColor is stable and ignores case and accents, as names do", () => {
   assert.equal(nameColor("alice"), nameColor("alice"));
   assert.equal(nameColor("alice"), nameColor("ALICE"));
+  assert.equal(nameColor("Élodie"), nameColor("elodie"));
+  assert.equal(nameColor("françois"), nameColor("FRANCOIS"));
   assert.equal(nameColor("Guest_7"), nameColor("gUEST_7"));
   assert.match(nameColor("alice"), new RegExp("^\x1b\\[\\d+m$"));
 });
@@ -566,7 +592,7 @@ Deno.test("serve takes the line length, queue size and wrong-password delay as f
   assert.equal(invocation.queueLimitBytes, 256 * 1024);
   assert.equal(invocation.wrongPasswordDelayMs, 3000);
   const longest = parseCommandLine(
-    ["serve", "--max-line-bytes=999999"],
+    ["serve", "--max-line-bytes=32768"],
     NO_ENV,
   );
   assert.equal(longest.command === "serve" && longest.maxLineBytes, 32 * 1024);
@@ -575,6 +601,50 @@ Deno.test("serve takes the line length, queue size and wrong-password delay as f
     /--queue-kib: use a whole number of 1 or more/,
   );
 });
+
+Deno.test("serve refuses a --max-line-bytes over 32 KiB with the allowed range, instead of lowering it", () => {
+  for (const value of ["32769", "100000", "999999999", "0"]) {
+    assertUsageError(
+      ["serve", `--max-line-bytes=${value}`],
+      new RegExp(
+        `^Bad value "${value}" for --max-line-bytes: use a whole number from 1 to 32768\\.$`,
+      ),
+    );
+    assertUsageError(
+      ["serve", `--max-line-bytes=${value}`],
+      new RegExp(
+        `^Valeur invalide « ${value} » pour --max-line-bytes : utilisez un nombre entier de 1 à 32768\\.$`,
+      ),
+      { LANG: "fr_FR.UTF-8" },
+    );
+  }
+});
+
+for (const lang of ["en", "fr"] as const) {
+  Deno.test(`serve --help (${lang}) says truly which limits 0 turns off`, () => {
+    const help = serveHelp(lang);
+    const limits = help.slice(
+      help.indexOf(lang === "en" ? "Limits" : "Limites"),
+    );
+    const [header] = limits.split(/\) ?:\n/);
+    const exceptions = new Set(header.match(/--[a-z-]+/g));
+    const options = [...limits.matchAll(/^ {2}(--[a-z-]+) [A-ZÉ]+/gm)]
+      .map((match) => match[1]);
+    assert.ok(options.length >= 10, options.join(" "));
+    assert.deepEqual(
+      [...exceptions].sort(),
+      ["--flood-burst", "--max-line-bytes", "--queue-kib"],
+    );
+    for (const option of options) {
+      const parse = () => parseCommandLine(["serve", `${option}=0`], NO_ENV);
+      if (exceptions.has(option)) {
+        assert.throws(parse, UsageError, option);
+      } else {
+        assert.doesNotThrow(parse, `${option} 0`);
+      }
+    }
+  });
+}
 
 Deno.test("serve refuses a burst of 0 and limits that are not whole numbers", () => {
   assertUsageError(
@@ -678,7 +748,7 @@ Deno.test("English usage errors are today's sentences, byte for byte", () => {
     ],
     [
       ["serve", "--name", "a b"],
-      'Cannot use "a b" as a name: names may contain only letters (a-z, A-Z), digits, _ and -.',
+      'Cannot use "a b" as a name: names may contain only letters of the Latin alphabet, with or without accents (é, ç, ø ...), digits, _ and -.',
     ],
     [
       ["serve", "--name", "x".repeat(25)],
@@ -792,8 +862,8 @@ Deno.test("usage errors are in French with a French locale or --lang fr", () => 
       /^L'option « --port » demande une valeur, par exemple --port 5000\.$/,
     ],
     [
-      ["serve", "--max-clients=0"],
-      /^Valeur invalide « 0 » pour --max-clients : utilisez un nombre entier d'au moins 1\.$/,
+      ["serve", "--max-clients=-1"],
+      /^Valeur invalide « -1 » pour --max-clients : utilisez un nombre entier d'au moins 0\.$/,
     ],
     [
       ["serve", "--name", "a b"],
@@ -870,13 +940,18 @@ const FRENCH_LOCALE = { LANG: "fr_FR.UTF-8", LC_ALL: "", LC_MESSAGES: "" };
 Deno.test("chat serve with LANG=fr prints its console lines in French, and nc users are welcomed in French", async () => {
   await using server = await ChatProcess.serve([], { env: FRENCH_LOCALE });
   const out = server.stdout;
-  assert.equal(out.lines[0], `Écoute sur 127.0.0.1:${server.port}`);
-  await out.waitFor("Vos camarades peuvent se connecter avec :");
-  await out.waitFor(`  chat connect 127.0.0.1:${server.port}`);
-  await out.waitFor(`  (ou sans chat : nc 127.0.0.1 ${server.port})`);
-  await out.waitFor(
-    "Tapez ici pour discuter en tant qu'hôte ; /help liste les commandes, /stop arrête le salon.",
-  );
+  const port = server.port;
+  const hint =
+    "Tapez ici pour discuter en tant qu'hôte ; /help liste les commandes, /stop arrête le salon.";
+  await out.waitFor(hint);
+  assert.deepEqual(out.lines.slice(0, 6), [
+    `Écoute sur 127.0.0.1:${port}`,
+    "Seul cet ordinateur peut se connecter : 127.0.0.1 n'est joignable que depuis cet ordinateur (--host 0.0.0.0 ouvre le salon à vos camarades). Connexion avec :",
+    `  chat connect 127.0.0.1:${port}`,
+    `  (ou depuis une copie de chat : deno task connect 127.0.0.1:${port})`,
+    `  (ou sans chat : nc 127.0.0.1 ${port})`,
+    hint,
+  ]);
   await using bob = await TcpClient.connect(server.port);
   await bob.received.waitFor(/^\*\*\* Bonjour ! /);
   await bob.send("/nick bob");
@@ -897,7 +972,7 @@ Deno.test("chat serve --lang en speaks English whatever LANG says", async () => 
     server.stdout.lines[0],
     `Listening on 127.0.0.1:${server.port}`,
   );
-  await server.stdout.waitFor("Classmates can join with:");
+  await server.stdout.waitFor(/^Only this computer can join: /);
   // join() waits for "*** Welcome, bob!": the room speaks English too.
   await using bob = await TcpClient.join(server.port, "bob");
   assert.match(bob.received.lines[0], /^\*\*\* Hello! /);
@@ -924,4 +999,113 @@ Deno.test("chat with LANG=fr prints usage errors in French on one line, with sta
     assert.deepEqual(chat.stderr.lines, [message]);
     assert.deepEqual(chat.stdout.lines, []);
   }
+});
+
+// --- chat serve --password at a terminal ------------------------------------
+
+/** Types a secret at a prompt once it shows, then Enter. */
+async function answer(
+  terminal: Terminal,
+  prompt: string,
+  count: number,
+  secret: string,
+): Promise<void> {
+  await terminal.waitFor(
+    `prompt ${count} "${prompt}"`,
+    // tmux drops the blanks at the end of a row.
+    (screen) => screen.split(prompt.trimEnd()).length - 1 >= count,
+  );
+  if (secret !== "") await terminal.keys("-l", secret);
+  await terminal.keys("Enter");
+}
+
+Deno.test({
+  name:
+    "serve --password asks again when the two passwords differ, and the room then takes the password",
+  ignore: !TMUX_FOUND,
+  fn: async () => {
+    await using terminal = new Terminal();
+    await terminal.start(
+      chatCommand([
+        "serve",
+        "--password",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+      ]),
+      { CHAT_PASSWORD: "" },
+      { columns: 200 },
+    );
+    await answer(terminal, "Room password: ", 1, "sesame");
+    await answer(terminal, "Same password again: ", 1, "sesane");
+    await terminal.waitFor(
+      "the retry line",
+      (screen) =>
+        screen.includes("The two passwords differ. Try again (2 of 3)."),
+    );
+    await answer(terminal, "Room password: ", 2, "");
+    await terminal.waitFor(
+      "the empty-password line",
+      (screen) =>
+        screen.includes(
+          "The room password cannot be empty. Try again (3 of 3).",
+        ),
+    );
+    await answer(terminal, "Room password: ", 3, "sesame");
+    await answer(terminal, "Same password again: ", 2, "sesame");
+    const screen = await terminal.waitFor(
+      "the server to listen",
+      (text) => /Listening on 127\.0\.0\.1:\d+/.test(text),
+    );
+    assert.ok(!screen.includes("sesame"), "the password was shown");
+    const port = Number(/Listening on 127\.0\.0\.1:(\d+)/.exec(screen)![1]);
+    await using alice = await TcpClient.join(port, "alice", {
+      password: "sesame",
+    });
+    await alice.send("/who");
+    await alice.received.waitFor(/^\*\*\* Online \(2\): host, alice$/);
+  },
+});
+
+Deno.test({
+  name:
+    "serve --password gives up after three tries, with one line and status 1, in French too",
+  ignore: !TMUX_FOUND,
+  fn: async () => {
+    for (
+      const [env, prompt, again, message] of [
+        [
+          {},
+          "Room password: ",
+          "Same password again: ",
+          "chat: The two passwords differ. No password after 3 tries; the room was not started.",
+        ],
+        [
+          { LANG: "fr_FR.UTF-8" },
+          "Mot de passe du salon : ",
+          "Répétez le mot de passe : ",
+          "chat: Les deux mots de passe sont différents. Pas de mot de passe après 3 essais ; le salon n'a pas été ouvert.",
+        ],
+      ] as const
+    ) {
+      await using terminal = new Terminal();
+      await terminal.start(
+        chatCommand(["serve", "--password", "--host", "127.0.0.1"]),
+        { CHAT_PASSWORD: "", ...env },
+        { columns: 200 },
+      );
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        await answer(terminal, prompt, attempt, `first${attempt}`);
+        await answer(terminal, again, attempt, `second${attempt}`);
+      }
+      const screen = await terminal.waitFor(
+        "the program to give up",
+        (text) => text.includes("EXIT="),
+      );
+      assert.match(screen, /EXIT=1/);
+      assert.ok(screen.includes(message), screen);
+      assert.ok(!/Listening|Écoute/.test(screen), screen);
+    }
+  },
 });

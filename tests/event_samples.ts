@@ -20,6 +20,7 @@ import {
   disconnectedReasons,
   HELP_GUEST,
   HELP_HOST,
+  issue13Lines,
   leftReasons,
   lines,
   nameProblems,
@@ -56,6 +57,8 @@ const NOTICE_CODE_SET: Record<NoticeCode, true> = {
   "muted": true,
   "unmuted": true,
   "address-banned": true,
+  "stop-confirm": true,
+  "how-to-stop": true,
 };
 /** Every notice code of `lib/events.ts`. */
 export const NOTICE_CODES = Object.keys(NOTICE_CODE_SET) as NoticeCode[];
@@ -82,6 +85,7 @@ const ERROR_CODE_SET: Record<ErrorCode, true> = {
   "full": true,
   "too-many-connections": true,
   "banned": true,
+  "internal-error": true,
   "bad-json": true,
   "unknown-type": true,
   "unknown-field": true,
@@ -111,8 +115,9 @@ const HELP_COMMANDS = [
   { name: "quit", usage: "", hostOnly: false },
   { name: "topic", usage: "[TEXT]", hostOnly: false },
 ];
+// The host cannot quit its own room: no /quit in its /help (issue 13).
 const HOST_COMMANDS = [
-  ...HELP_COMMANDS,
+  ...HELP_COMMANDS.filter((command) => command.name !== "quit"),
   { name: "kick", usage: "NAME", hostOnly: true },
   { name: "ban", usage: "NAME", hostOnly: true },
   { name: "mute", usage: "NAME", hostOnly: true },
@@ -281,6 +286,21 @@ export const SAMPLES: readonly Sample[] = [
     },
     en: roomLines.addressBanned("10.0.0.1"),
   },
+  // Notices new with issue 13: no old line.
+  {
+    label: "notice stop-confirm",
+    body: {
+      type: "notice",
+      code: "stop-confirm",
+      args: { count: 3, seconds: 10 },
+    },
+    en: issue13Lines.stopConfirm(3),
+  },
+  ...["stop", "/quit"].map((typed): Sample => ({
+    label: `notice how-to-stop (${typed})`,
+    body: { type: "notice", code: "how-to-stop", args: { typed } },
+    en: issue13Lines.howToStop(typed),
+  })),
   // Errors.
   {
     label: "error unknown-command",
@@ -413,6 +433,11 @@ export const SAMPLES: readonly Sample[] = [
     label: "error banned",
     body: { type: "error", code: "banned" },
     en: lines.banned(),
+  },
+  {
+    label: "error internal-error",
+    body: { type: "error", code: "internal-error" },
+    en: issue13Lines.internalError(),
   },
   // Errors of the structured protocol, new with issue 8: no old line.
   {

@@ -156,7 +156,9 @@ export const roomLines = {
 export const nameProblems = {
   "empty": "a name needs at least one character",
   "too-long": "names are at most 24 characters long",
-  "characters": "names may contain only letters (a-z, A-Z), digits, _ and -",
+  // CHANGED with issue 13: names may hold accented Latin letters.
+  "characters":
+    "names may contain only letters of the Latin alphabet, with or without accents (é, ç, ø ...), digits, _ and -",
 } as const;
 
 /**
@@ -200,13 +202,33 @@ export const HELP_GUEST: readonly string[] = [
   "*** A line that is just 'stop' also quits. Start a line with // to send a message beginning with /.",
 ];
 
-/** `/help` for the host, line by line, as the old room sent it. */
+/**
+ * `/help` for the host, line by line.
+ *
+ * CHANGED with issue 13: without `/quit` (the host cannot leave its own
+ * room), and with a footer saying how to shut the room down. Before: every
+ * line of {@linkcode HELP_GUEST} (the footer last), with the host's
+ * commands before the footer.
+ */
 export const HELP_HOST: readonly string[] = [
-  ...HELP_GUEST.slice(0, -1),
+  ...HELP_GUEST.slice(0, -1).filter((line) => !line.includes("/quit")),
   "***   /kick NAME      disconnect NAME",
   "***   /ban NAME       disconnect NAME and refuse its address until the server stops",
   "***   /mute NAME      stop NAME's lines from reaching anyone",
   "***   /unmute NAME    let NAME speak again",
   "***   /stop           shut the server down for everyone",
-  HELP_GUEST.at(-1)!,
+  "*** At this console, /stop shuts the room down for everyone (so does Ctrl-C); 'stop' and /quit do not. Start a line with // to send a message beginning with /.",
 ];
+
+/** Lines new with issue 13, which the old room never sent. */
+export const issue13Lines = {
+  /** To the host: its `/stop` while others are connected. */
+  stopConfirm: (count: number): string =>
+    `${NOTICE_PREFIX}People connected besides you: ${count}. Type /stop again within 10 s to shut the room down for everyone.`,
+  /** To the host: `stop` or `/quit` at its console. */
+  howToStop: (typed: string): string =>
+    `${NOTICE_PREFIX}"${typed}" does not shut the room down at the host's console, and nothing was sent: /stop does, for everyone.`,
+  /** To a client whose line the room failed on (a bug in chat). */
+  internalError: (): string =>
+    `${ERROR_PREFIX}the server hit a bug while handling that line (it is logged on the server); it may not have been delivered.`,
+};

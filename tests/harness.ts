@@ -7,6 +7,7 @@
  * @module
  */
 
+import { concatBytes } from "../lib/protocol.ts";
 import { PERMISSION_FLAGS } from "../scripts/dist.ts";
 
 /** Longest any single wait in a test may take before the test fails. */
@@ -76,6 +77,11 @@ export function chatCommand(args: string[]): [string, ...string[]] {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** Resolves after `ms`: for pacing a test, never for waiting on a result. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /** Rejects after `ms` with a message saying what was being waited for. */
 export function deadline<T>(
   promise: Promise<T>,
@@ -99,18 +105,51 @@ export function deadline<T>(
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** How a {@linkcode LineCollector} splits and keeps what it reads. */
+export interface LineCollectorOptions {
+  /**
+   * Keep a `\r` before `\n` (by default it is removed, as `\r\n` is one line
+   * ending), so that one a server let through shows.
+   */
+  keepCarriageReturns?: boolean;
+  /** False to only drain the stream and count its bytes, keeping no lines. */
+  keep?: boolean;
+  /**
+   * Keep only this many bytes of each line: less to hold and to collect
+   * where only the start of lines matters.
+   */
+  prefixBytes?: number;
+}
+
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+
 /**
  * Collects the lines of a byte stream as they arrive, so a test can wait for
- * a particular one while the stream keeps being drained.
+ * a particular one while the stream keeps being drained. Lines end at `\n`
+ * only; each is decoded on its own, and one that is not valid UTF-8 is
+ * counted in {@linkcode LineCollector.invalidUtf8} (and read with U+FFFD).
  */
 export class LineCollector {
   readonly lines: string[] = [];
-  #pending = "";
+  /** `performance.now()` when each line arrived. */
+  readonly times: number[] = [];
+  /** Lines that were not valid UTF-8. */
+  invalidUtf8 = 0;
+  /** Bytes read so far, kept or not. */
+  bytes = 0;
+  /** `performance.now()` when the stream ended; 0 before. */
+  endedAt = 0;
+  readonly done: Promise<void>;
+  readonly #options: LineCollectorOptions;
+  #pending: Uint8Array[] = [];
   #ended = false;
   #waiters: (() => void)[] = [];
-  readonly done: Promise<void>;
 
-  constructor(stream: ReadableStream<Uint8Array>) {
+  constructor(
+    stream: ReadableStream<Uint8Array>,
+    options: LineCollectorOptions = {},
+  ) {
+    this.#options = options;
     this.done = this.#pump(stream);
   }
 
@@ -121,7 +160,10 @@ export class LineCollector {
 
   /** Everything received so far, joined with newlines. */
   get text(): string {
-    return this.lines.join("\n") + (this.#pending ? "\n" + this.#pending : "");
+    const unfinished = this.#pending.length > 0
+      ? "\n" + decoder.decode(concatBytes(this.#pending))
+      : "";
+    return this.lines.join("\n") + unfinished;
   }
 
   /** Waits until a line (from index `from` on) matches; returns it. */
@@ -129,29 +171,59 @@ export class LineCollector {
     match: string | RegExp | ((line: string) => boolean),
     options: { from?: number; ms?: number } = {},
   ): Promise<string> {
+    return this.lines[await this.waitForIndex(match, options)];
+  }
+
+  /** Waits until a line (from index `from` on) matches; returns its index. */
+  waitForIndex(
+    match: string | RegExp | ((line: string) => boolean),
+    options: { from?: number; ms?: number } = {},
+  ): Promise<number> {
     const test = typeof match === "function"
       ? match
       : typeof match === "string"
       ? (line: string) => line === match
       : (line: string) => match.test(line);
     let index = options.from ?? 0;
-    return await deadline(
-      (async () => {
-        while (true) {
-          for (; index < this.lines.length; index++) {
-            if (test(this.lines[index])) return this.lines[index];
-          }
-          if (this.#ended) {
-            throw new Error(
-              `stream ended without a line matching ${match}; got:\n${this.text}`,
-            );
-          }
-          await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    return this.#wait(
+      () => {
+        for (; index < this.lines.length; index++) {
+          if (test(this.lines[index])) return index;
         }
-      })(),
-      // Built only on a timeout: the text can be thousands of lines.
-      () => `a line matching ${match}; got so far:\n${this.text}`,
+        return undefined;
+      },
+      `a line matching ${match}`,
       options.ms,
+    );
+  }
+
+  /** The line at `index`, once it has arrived. */
+  async lineAt(index: number, ms?: number): Promise<string> {
+    await this.#wait(
+      () => index < this.lines.length ? true : undefined,
+      `line ${index}`,
+      ms,
+    );
+    return this.lines[index];
+  }
+
+  /** Waits until `target` lines in all match `predicate`. */
+  async waitForCount(
+    predicate: (line: string) => boolean,
+    target: number,
+    ms?: number,
+  ): Promise<void> {
+    let seen = 0;
+    let index = 0;
+    await this.#wait(
+      () => {
+        for (; index < this.lines.length; index++) {
+          if (predicate(this.lines[index])) seen++;
+        }
+        return seen >= target ? true : undefined;
+      },
+      `${target} matching lines`,
+      ms,
     );
   }
 
@@ -160,20 +232,90 @@ export class LineCollector {
     await deadline(this.done, "the stream to end", ms);
   }
 
+  #wait<T>(
+    check: () => T | undefined,
+    what: string,
+    ms: number = WAIT_MS,
+  ): Promise<T> {
+    return deadline(
+      (async () => {
+        while (true) {
+          const found = check();
+          if (found !== undefined) return found;
+          if (this.#ended) {
+            throw new Error(
+              `stream ended before ${what}; got:\n${this.#tail()}`,
+            );
+          }
+          await new Promise<void>((resolve) => this.#waiters.push(resolve));
+        }
+      })(),
+      // Built only on a timeout: joining thousands of lines on each wait
+      // would stall the event loop and distort latencies being measured.
+      () => `${what}; got so far:\n${this.#tail()}`,
+      ms,
+    );
+  }
+
+  /** The last lines received, for error messages. */
+  #tail(): string {
+    return this.lines.slice(-40).join("\n").slice(-2000);
+  }
+
   async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
     try {
       for await (const chunk of stream) {
-        this.#pending += decoder.decode(chunk, { stream: true });
-        const parts = this.#pending.split("\n");
-        this.#pending = parts.pop()!;
-        this.lines.push(...parts.map((line) => line.replace(/\r$/, "")));
+        this.bytes += chunk.length;
+        if (this.#options.keep ?? true) this.#split(chunk);
         this.#wake();
       }
     } catch { /* the stream was cut: treat as its end */ }
-    if (this.#pending) this.lines.push(this.#pending);
-    this.#pending = "";
+    if (this.#pending.length > 0) {
+      this.#push(concatBytes(this.#pending), performance.now());
+    }
+    this.#pending = [];
     this.#ended = true;
+    this.endedAt = performance.now();
     this.#wake();
+  }
+
+  #split(chunk: Uint8Array): void {
+    const at = performance.now();
+    let start = 0;
+    while (start < chunk.length) {
+      const newline = chunk.indexOf(0x0a, start);
+      if (newline === -1) {
+        this.#pending.push(chunk.slice(start));
+        break;
+      }
+      const part = chunk.subarray(start, newline);
+      this.#push(
+        this.#pending.length ? concatBytes([...this.#pending, part]) : part,
+        at,
+      );
+      this.#pending = [];
+      start = newline + 1;
+    }
+  }
+
+  #push(bytes: Uint8Array, at: number): void {
+    if (
+      !this.#options.keepCarriageReturns && bytes[bytes.length - 1] === 0x0d
+    ) {
+      bytes = bytes.subarray(0, bytes.length - 1);
+    }
+    if (bytes.length > (this.#options.prefixBytes ?? Infinity)) {
+      bytes = bytes.subarray(0, this.#options.prefixBytes);
+    }
+    let text: string;
+    try {
+      text = strictDecoder.decode(bytes);
+    } catch {
+      this.invalidUtf8++;
+      text = decoder.decode(bytes);
+    }
+    this.lines.push(text);
+    this.times.push(at);
   }
 
   #wake(): void {
@@ -256,7 +398,15 @@ export class ChatProcess {
 
   /** Writes one line to the process's stdin. */
   async type(line: string): Promise<void> {
-    await this.#stdin!.write(encoder.encode(line + "\n"));
+    await this.write(line + "\n");
+  }
+
+  /** Writes `text` to the process's stdin exactly as given. */
+  async write(text: string): Promise<void> {
+    await deadline(
+      this.#stdin!.write(encoder.encode(text)),
+      "a write to the program's input",
+    );
   }
 
   /** Closes the process's stdin (like Ctrl-D or the end of a pipe). */
@@ -289,8 +439,20 @@ export class ChatProcess {
   }
 }
 
-/** A raw TCP client, as `nc` would be: bytes out, lines in. */
-export class TcpClient {
+/** How {@linkcode TcpClient.connect} reads what the server sends. */
+export interface TcpClientOptions extends LineCollectorOptions {
+  /**
+   * False for a client that never reads: its socket is left undrained, so
+   * the server's writes to it fill the socket buffers, then its queue.
+   */
+  read?: boolean;
+}
+
+/**
+ * A raw TCP client, as `nc` would be: bytes out, lines in (split on `\n`
+ * only, each checked for valid UTF-8).
+ */
+export class TcpClient implements AsyncDisposable {
   readonly conn: Deno.TcpConn;
   readonly received: LineCollector;
   /**
@@ -300,26 +462,38 @@ export class TcpClient {
    */
   welcomeIndex = -1;
   readonly #reads: boolean;
+  #closed = false;
 
-  private constructor(conn: Deno.TcpConn, read: boolean) {
+  private constructor(conn: Deno.TcpConn, options: TcpClientOptions) {
     this.conn = conn;
-    this.#reads = read;
-    // A client that never reads is built by not draining its socket.
+    this.#reads = options.read ?? true;
+    // A client that never reads is built by not draining its socket. Like
+    // nc, it shows a "\r" the server sent, which the server never should.
     this.received = new LineCollector(
-      read ? conn.readable : new ReadableStream(),
+      this.#reads ? conn.readable : new ReadableStream(),
+      { keepCarriageReturns: true, ...options },
     );
   }
 
-  /** Connects to the server on 127.0.0.1 and, by default, reads what it sends. */
+  /** The lines received so far (`received.lines`). */
+  get lines(): string[] {
+    return this.received.lines;
+  }
+
+  /**
+   * Connects to the server on 127.0.0.1 and, by default, reads what it
+   * sends. Nagle's algorithm is off, as in `chat connect`: no delay on lines.
+   */
   static async connect(
     port: number,
-    options: { read?: boolean } = {},
+    options: TcpClientOptions = {},
   ): Promise<TcpClient> {
     const conn = await deadline(
       Deno.connect({ hostname: "127.0.0.1", port }),
       `a connection to port ${port}`,
     );
-    return new TcpClient(conn, options.read ?? true);
+    conn.setNoDelay(true);
+    return new TcpClient(conn, options);
   }
 
   /**
@@ -332,28 +506,25 @@ export class TcpClient {
   static async join(
     port: number,
     name?: string,
-    options: { password?: string } = {},
+    options: { password?: string } & LineCollectorOptions = {},
   ): Promise<TcpClient> {
-    const client = await TcpClient.connect(port);
+    const client = await TcpClient.connect(port, options);
     try {
       // The greeting (or the password request) is the first line.
-      await client.received.waitFor(() => true);
+      await client.received.lineAt(0);
       let from = 1;
       if (options.password !== undefined) {
         await client.send(`/pass ${options.password}`);
-        await client.received.waitFor(
+        from = 1 + await client.received.waitForIndex(
           (line) => line.startsWith("*** Password accepted."),
           { from },
         );
-        from = client.received.lines.length;
       }
       await client.send(name ? `/nick ${name}` : "/join");
       const welcome = `*** Welcome, ${name ? `${name}!` : ""}`;
-      await client.received.waitFor((line) => line.startsWith(welcome), {
-        from,
-      });
-      client.welcomeIndex = client.received.lines.findIndex((line, index) =>
-        index >= from && line.startsWith(welcome)
+      client.welcomeIndex = await client.received.waitForIndex(
+        (line) => line.startsWith(welcome),
+        { from },
       );
       return client;
     } catch (error) {
@@ -379,7 +550,10 @@ export class TcpClient {
     );
   }
 
+  /** Closes the connection (again: nothing happens). */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     try {
       this.conn.close();
     } catch { /* already closed */ }
@@ -398,4 +572,182 @@ export async function residentKiB(
 ): Promise<number> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
   return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1]);
+}
+
+/**
+ * True when `tmux` runs here; tests of a real terminal are ignored
+ * (`Deno.test({ ignore: !TMUX_FOUND })`) where it does not.
+ */
+export const TMUX_FOUND: boolean = await new Deno.Command("tmux", {
+  args: ["-V"],
+  stdout: "null",
+  stderr: "null",
+}).output().then((result) => result.success, () => false);
+
+/** Quotes `text` for a POSIX shell. */
+export function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * A program in a real terminal: a private tmux server with one window.
+ * Keys are typed with `send-keys`, the screen read with `capture-pane`.
+ */
+export class Terminal implements AsyncDisposable {
+  readonly #socket = `chat-test-${crypto.randomUUID()}`;
+
+  /**
+   * Runs `command` in a terminal `columns` wide, in English unless `env`
+   * says otherwise. Once it ends, the screen shows `EXIT=status`.
+   */
+  async start(
+    command: string[],
+    env: Record<string, string> = {},
+    size: { columns?: number; rows?: number } = {},
+  ): Promise<void> {
+    const assignments = Object.entries(env).map(([key, value]) =>
+      `${key}=${shellQuote(value)}`
+    );
+    // The shell prints the exit status once the program ends, then waits.
+    // English unless `env` says otherwise, whatever this machine's locale.
+    const script = `env -u NO_COLOR -u LC_ALL -u LC_MESSAGES LANG=C.UTF-8 ${
+      assignments.join(" ")
+    } ${command.map(shellQuote).join(" ")}; echo "EXIT=$?"; sleep 60`;
+    await this.#tmux([
+      "new-session",
+      "-d",
+      "-x",
+      String(size.columns ?? 100),
+      "-y",
+      String(size.rows ?? 30),
+      script,
+    ]);
+  }
+
+  /** Types `text` as it is (no key names), in one burst like a paste. */
+  async type(text: string): Promise<void> {
+    await this.#tmux(["send-keys", "-t", "0", "-l", text]);
+  }
+
+  /** From now on, everything the program writes to the screen goes to `file`. */
+  async recordOutput(file: string): Promise<void> {
+    await this.#tmux(["pipe-pane", "-t", "0", "-O", `cat >> ${file}`]);
+  }
+
+  /**
+   * The screen's lines with rows that wrapped joined into one line, as
+   * typed (trailing spaces kept); with `history`, the lines that scrolled
+   * off the top too.
+   */
+  async lines(history = false): Promise<string[]> {
+    const text = await this.#tmux([
+      "capture-pane",
+      "-p",
+      "-J",
+      ...(history ? ["-S", "-"] : []),
+      "-t",
+      "0",
+    ]);
+    return text.replace(/\n+$/, "").split("\n");
+  }
+
+  /** A tmux format for the pane, such as `#{pane_title}`. */
+  async paneFormat(format: string): Promise<string> {
+    return (await this.#tmux(["display-message", "-p", "-t", "0", format]))
+      .trimEnd();
+  }
+
+  /** Makes the window `columns` wide (tmux rewraps what is on screen). */
+  async resize(columns: number, rows: number): Promise<void> {
+    await this.#tmux([
+      "resize-window",
+      "-t",
+      "0",
+      "-x",
+      String(columns),
+      "-y",
+      String(rows),
+    ]);
+  }
+
+  /** Types text; `Enter`, `C-c` and `C-d` are keys. */
+  async keys(...keys: string[]): Promise<void> {
+    await this.#tmux(["send-keys", "-t", "0", ...keys]);
+  }
+
+  /** What the screen shows now; with `escapes`, including colours. */
+  async screen(escapes = false): Promise<string> {
+    return await this.#tmux([
+      "capture-pane",
+      "-p",
+      ...(escapes ? ["-e"] : []),
+      "-t",
+      "0",
+    ]);
+  }
+
+  /** Polls the screen until `test` passes; fails after the deadline. */
+  async waitFor(
+    what: string,
+    test: (screen: string) => boolean,
+    escapes = false,
+  ): Promise<string> {
+    return await this.#poll(what, () => this.screen(escapes), test, (s) => s);
+  }
+
+  /** Polls {@linkcode Terminal.lines} until `test` passes. */
+  async waitForLines(
+    what: string,
+    test: (lines: string[]) => boolean,
+  ): Promise<string[]> {
+    return await this.#poll(
+      what,
+      () => this.lines(),
+      test,
+      (lines) => lines.join("\n"),
+    );
+  }
+
+  async #poll<T>(
+    what: string,
+    read: () => Promise<T>,
+    test: (value: T) => boolean,
+    show: (value: T) => string,
+  ): Promise<T> {
+    let last: T | undefined;
+    try {
+      return await deadline(
+        (async () => {
+          for (let polls = 0; polls < WAIT_MS / 20; polls++) {
+            last = await read();
+            if (test(last)) return last;
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          throw new Error("gave up polling");
+        })(),
+        what,
+      );
+    } catch (error) {
+      const screen = last === undefined ? "" : show(last);
+      throw new Error(`${(error as Error).message}; screen:\n${screen}`);
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#tmux(["kill-server"]).catch(() => {});
+  }
+
+  async #tmux(args: string[]): Promise<string> {
+    const result = await new Deno.Command("tmux", {
+      args: ["-L", this.#socket, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!result.success) {
+      throw new Error(
+        `tmux ${args[0]} failed: ${new TextDecoder().decode(result.stderr)}`,
+      );
+    }
+    return new TextDecoder().decode(result.stdout);
+  }
 }

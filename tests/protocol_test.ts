@@ -8,7 +8,9 @@ import {
   MAX_LINE_BYTES,
   MAX_NAME_LENGTH,
   nameFromLogin,
+  nameKey,
   nameProblem,
+  normalizeName,
   sanitizeText,
 } from "../lib/protocol.ts";
 
@@ -336,6 +338,35 @@ Deno.test("nameProblem accepts letters, digits, _ and - up to 24 characters", ()
   assert.equal(MAX_NAME_LENGTH, 24);
 });
 
+Deno.test("nameProblem accepts Latin letters with accents, from Latin-1 and Latin Extended-A and -B", () => {
+  for (
+    const name of [
+      "élodie",
+      "Élodie",
+      "François",
+      "jürgen",
+      "Zoë",
+      "Ñúñez",
+      "Łukasz",
+      "Ærøskøbing",
+      "Ștefan",
+      "Őrség",
+      "ǅemal",
+      "é".repeat(24),
+    ]
+  ) {
+    assert.equal(nameProblem(name), undefined, name);
+  }
+});
+
+Deno.test("nameProblem checks the NFC form: a decomposed é is one character", () => {
+  const decomposed = "e\u0301lodie";
+  assert.equal(nameProblem(decomposed), undefined);
+  assert.equal(normalizeName(decomposed), "\u00e9lodie");
+  assert.equal(nameProblem("e\u0301".repeat(24)), undefined);
+  assert.equal(nameProblem("e\u0301".repeat(25)), "too-long");
+});
+
 Deno.test("nameProblem refuses an empty name", () => {
   assert.equal(nameProblem(""), "empty");
 });
@@ -345,39 +376,76 @@ Deno.test("nameProblem refuses a 25-character name", () => {
   assert.equal(nameProblem("é".repeat(25)), "too-long");
 });
 
-Deno.test("nameProblem refuses spaces, colons, asterisks and unicode letters", () => {
+Deno.test("nameProblem refuses spaces, punctuation, other scripts and look-alikes", () => {
   for (
     const name of [
       "a b",
       " alice",
       "alice:",
       "*alice",
-      "é",
-      "jürgen",
       "名前",
       "a.b",
       "a\tb",
+      "\u0430lice", // Cyrillic а
+      "\u03bfscar", // Greek ο
+      "\uff41lice", // fullwidth ａ
+      "µ", // the micro sign, a Greek letter
+      "a×b",
+      "a÷b",
+      "\u01c3", // ǃ, a click letter that passes for "!"
+      "q\u0301", // a mark with no composed letter
+      "ệ", // Latin Extended Additional: outside the blocks allowed
+      "ª",
     ]
   ) {
     assert.equal(nameProblem(name), "characters", JSON.stringify(name));
   }
 });
 
+Deno.test("nameKey ignores case and accents: Élodie, elodie and ÉLODIE are one name", () => {
+  const key = nameKey("elodie");
+  for (
+    const name of ["Élodie", "ÉLODIE", "élodie", "e\u0301lodie", "Elodié"]
+  ) {
+    assert.equal(nameKey(name), key, name);
+  }
+  assert.notEqual(nameKey("elodie"), nameKey("melodie"));
+  assert.equal(nameKey("François"), "francois");
+  // Letters Unicode does not decompose still read as their plain letter.
+  assert.equal(nameKey("Łukasz"), "lukasz");
+  assert.equal(nameKey("Søren"), "soren");
+  assert.equal(nameKey("al\u0131ce"), "alice"); // dotless ı
+  assert.equal(nameKey("AL\u0130CE"), "alice"); // dotted İ
+  assert.equal(nameKey("Straße"), "strasse");
+  assert.equal(nameKey("ǅemal"), "dzemal");
+  // Other scripts keep their letters: a Cyrillic а is not an a.
+  assert.notEqual(nameKey("\u0430lice"), "alice");
+});
+
 Deno.test("nameFromLogin keeps a valid login as it is", () => {
   assert.equal(nameFromLogin("alice"), "alice");
   assert.equal(nameFromLogin("Bob-2_x"), "Bob-2_x");
+  assert.equal(nameFromLogin("josé"), "josé");
 });
 
-Deno.test("nameFromLogin replaces characters not allowed in names with _", () => {
+Deno.test("nameFromLogin turns what cannot be kept into one _ between kept characters", () => {
   assert.equal(nameFromLogin("john.doe"), "john_doe");
   assert.equal(nameFromLogin("DOMAIN\\user"), "DOMAIN_user");
-  assert.equal(nameFromLogin("josé"), "jos_");
+  assert.equal(nameFromLogin("élodie.françois"), "élodie_françois");
+  assert.equal(nameFromLogin("a..b"), "a_b");
+  assert.equal(nameFromLogin(".alice."), "alice");
+});
+
+Deno.test("nameFromLogin keeps accented letters composed, and the base letter of one outside the allowed blocks", () => {
+  assert.equal(nameFromLogin("e\u0301lodie"), "\u00e9lodie");
+  assert.equal(nameFromLogin("Nguyễn.Văn"), "Nguyen_Văn");
 });
 
 Deno.test("nameFromLogin shortens a long login to 24 characters", () => {
   const name = nameFromLogin("a".repeat(40));
   assert.equal(name, "a".repeat(24));
   assert.equal(nameProblem(name!), undefined);
+  assert.equal(nameFromLogin("é".repeat(30)), "é".repeat(24));
 });
 
 Deno.test("nameFromLogin returns undefined when nothing usable is left", () => {
@@ -385,6 +453,7 @@ Deno.test("nameFromLogin returns undefined when nothing usable is left", () => {
   assert.equal(nameFromLogin(""), undefined);
   assert.equal(nameFromLogin("..."), undefined);
   assert.equal(nameFromLogin("__--"), undefined);
+  assert.equal(nameFromLogin("иван"), undefined);
 });
 
 // --- LineArena -----------------------------------------------------------

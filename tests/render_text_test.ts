@@ -265,7 +265,8 @@ const FRENCH: [string, EventBody, string][] = [
       "***   /nick NOM       changer de nom (lettres, chiffres, _ et - ; 24 caractères au plus)",
       "***   /msg NOM TEXTE  envoyer un message privé que seul NOM voit",
       "***   /kick NOM       déconnecter NOM",
-      "*** Une ligne qui ne contient que « stop » fait aussi quitter. Commencez une ligne par // pour envoyer un message qui commence par /.",
+      // The host's /help (it lists host-only commands) says how to stop.
+      "*** Dans cette console, /stop arrête le salon pour tout le monde (Ctrl-C aussi) ; « stop » et /quit ne l'arrêtent pas. Commencez une ligne par // pour envoyer un message qui commence par /.",
     ].join("\n"),
   ],
   ["notice", { type: "notice", code: "bye" }, "*** Au revoir !"],

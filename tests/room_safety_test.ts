@@ -380,6 +380,16 @@ for (const command of ["/quit", "stop", "/QUIT"]) {
   });
 }
 
+Deno.test("stop with blanks around it at the door is not stop: it joins as a guest and is said", () => {
+  const { room, alice } = classroom();
+  const door = arrive(room, "10.0.0.9");
+  door.take();
+  say(room, door, " stop ");
+  assert.equal(door.member.present, true);
+  assert.equal(door.peer.closes, 0);
+  assert.deepEqual(alice.take(), [lines.joined("guest1"), "guest1:  stop "]);
+});
+
 Deno.test("/ping is answered with pong in every state and never joins", () => {
   const open = classroom();
   const door = arrive(open.room, "10.0.0.9");

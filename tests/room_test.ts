@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { Room } from "../lib/room.ts";
+import { Room, STOP_CONFIRM_MS } from "../lib/room.ts";
 import { type Client, client, fakePeer } from "./fake_peer.ts";
-import { HELP_GUEST, HELP_HOST } from "./golden_lines.ts";
+import { HELP_GUEST, HELP_HOST, issue13Lines } from "./golden_lines.ts";
 
 type Joined = Client;
 
@@ -179,7 +179,14 @@ Deno.test("/nick to exactly your own name is refused with an error", () => {
 Deno.test("/nick refuses invalid names with an error to the sender only", () => {
   const { room, guests: [a, b] } = roomWith(2);
   for (
-    const name of ["a b", "bad:name", "star*", "é", "x".repeat(25), "x\ty"]
+    const name of [
+      "a b",
+      "bad:name",
+      "star*",
+      "\u0430lice", // a Cyrillic а: a look-alike from another script
+      "x".repeat(25),
+      "x\ty",
+    ]
   ) {
     say(room, a, `/nick ${name}`);
     const replies = a.take();
@@ -311,18 +318,22 @@ Deno.test("/help lists every command to the sender only, without /stop for guest
   assert.deepEqual(b.take(), []);
 });
 
-Deno.test("/help for the host also lists the moderation commands and /stop", () => {
+Deno.test("/help for the host lists the moderation commands and /stop, not /quit, and says how to shut down", () => {
   const room = new Room();
   const host = join(room, { name: "host", isHost: true });
   host.take();
   say(room, host, "/help");
-  assert.deepEqual(helpCommands(host.take()), [
+  const help = host.take();
+  assert.equal(
+    help.at(-1),
+    "*** At this console, /stop shuts the room down for everyone (so does Ctrl-C); 'stop' and /quit do not. Start a line with // to send a message beginning with /.",
+  );
+  assert.deepEqual(helpCommands(help), [
     "nick",
     "who",
     "me",
     "msg",
     "help",
-    "quit",
     "topic",
     "kick",
     "ban",
@@ -338,14 +349,14 @@ Deno.test("/help is generated from the command table: every listed command is kn
   const host = join(room, { name: "host", isHost: true });
   say(room, host, "/help");
   const listed = helpCommands(host.take());
-  assert.equal(listed.length, 12);
+  assert.equal(listed.length, 11);
   for (const name of listed) {
     say(room, host, `/${name}`);
     for (const reply of host.take()) {
       assert.doesNotMatch(reply, /unknown command/, `/${name}`);
     }
   }
-  assert.equal(stops, 2); // the host's /quit and /stop both stop the server
+  assert.equal(stops, 1); // /stop, with no one else here: at once
   assert.equal(host.member.present, true);
 });
 
@@ -412,20 +423,102 @@ Deno.test("lines from a member who left are ignored", () => {
 
 // --- the host -----------------------------------------------------------------
 
-for (const command of ["/stop", "stop", "/quit"]) {
-  Deno.test(`the host typing ${command} calls onStop and does not leave`, () => {
-    let stops = 0;
-    const room = new Room({ onStop: () => stops++ });
-    const host = join(room, { name: "host", isHost: true });
+/** A room with a host, a clock the test moves, and a count of stops. */
+function hostedRoom() {
+  const clock = { ms: 0 };
+  const stops = { count: 0 };
+  const room = new Room({
+    onStop: () => stops.count++,
+    now: () => clock.ms,
+  });
+  const host = join(room, { name: "host", isHost: true });
+  host.take();
+  return { room, host, clock, stops };
+}
+
+Deno.test("the host's /stop with no one else connected shuts the room down at once", () => {
+  const { room, host, stops } = hostedRoom();
+  say(room, host, "/stop");
+  assert.equal(stops.count, 1);
+  assert.deepEqual(host.take(), []);
+  assert.equal(host.member.present, true);
+  assert.equal(host.peer.closes, 0);
+});
+
+Deno.test("the host's /stop with people connected asks first; a second /stop within 10 s shuts down", () => {
+  const { room, host, clock, stops } = hostedRoom();
+  const guest = join(room);
+  const watcher = arrive(room, "10.0.0.9");
+  drain(host, guest, watcher);
+  say(room, host, "/stop");
+  assert.equal(stops.count, 0);
+  // A guest and a watcher: two people besides the host.
+  assert.deepEqual(host.take(), [issue13Lines.stopConfirm(2)]);
+  const [notice] = host.takeEvents();
+  assert.deepEqual(
+    notice.type === "notice" && notice.code === "stop-confirm" && notice.args,
+    { count: 2, seconds: STOP_CONFIRM_MS / 1000 },
+  );
+  assert.deepEqual(guest.take(), []);
+  assert.deepEqual(watcher.take(), []);
+  clock.ms += STOP_CONFIRM_MS;
+  say(room, host, "/stop");
+  assert.equal(stops.count, 1);
+  assert.equal(host.member.present, true);
+  assert.deepEqual(room.names, ["host", "guest1"]);
+});
+
+Deno.test("a second /stop after more than 10 s asks again instead of shutting down", () => {
+  const { room, host, clock, stops } = hostedRoom();
+  const guest = join(room);
+  drain(host, guest);
+  say(room, host, "/stop");
+  clock.ms += STOP_CONFIRM_MS + 1;
+  say(room, host, "/STOP");
+  assert.equal(stops.count, 0);
+  assert.deepEqual(host.take(), [
+    issue13Lines.stopConfirm(1),
+    issue13Lines.stopConfirm(1),
+  ]);
+  clock.ms += 1000;
+  say(room, host, "/stop");
+  assert.equal(stops.count, 1);
+});
+
+Deno.test("once everyone else has left, the host's /stop shuts down at once", () => {
+  const { room, host, stops } = hostedRoom();
+  const guest = join(room);
+  drain(host, guest);
+  say(room, guest, "/quit");
+  say(room, host, "/stop");
+  assert.equal(stops.count, 1);
+});
+
+for (
+  const command of ["stop", " stop ", "stop\t", "/quit", "/QUIT", "/quit "]
+) {
+  Deno.test(`the host typing ${JSON.stringify(command)} is told how to shut down: nothing stops, nothing is sent`, () => {
+    const { room, host, stops } = hostedRoom();
     const guest = join(room);
-    host.take();
-    guest.take();
+    drain(host, guest);
     say(room, host, command);
-    assert.equal(stops, 1);
+    const typed = command.trim().toLowerCase();
+    assert.deepEqual(host.take(), [issue13Lines.howToStop(typed)]);
+    assert.equal(stops.count, 0);
     assert.equal(host.member.present, true);
-    assert.deepEqual(room.names, ["host", "guest1"]);
     assert.equal(host.peer.closes, 0);
+    assert.deepEqual(room.names, ["host", "guest1"]);
     assert.deepEqual(guest.take(), []);
+  });
+}
+
+for (const text of [" stop ", " stop", "stop ", "Stop", "STOP"]) {
+  Deno.test(`a member's ${JSON.stringify(text)} is a message: only a line that is exactly stop leaves`, () => {
+    const { room, guests: [a, b] } = roomWith(2);
+    say(room, a, text);
+    assert.deepEqual(b.take(), [`guest1: ${text}`]);
+    assert.equal(a.member.present, true);
+    assert.equal(a.peer.closes, 0);
   });
 }
 

@@ -5,25 +5,58 @@
 
 import assert from "node:assert/strict";
 import {
+  chatCommand,
   ChatProcess,
   deadline,
   findProgram,
   LineCollector,
   residentKiB,
   TcpClient,
+  Terminal,
+  TMUX_FOUND,
   whoLine,
 } from "./harness.ts";
-import { lines } from "./golden_lines.ts";
+import { Connection, type ConnectionSettings } from "../lib/connection.ts";
+import { Renderings } from "../lib/outgoing.ts";
+import { FlowControl } from "../lib/outgoing_queue.ts";
+import { type Member, Room } from "../lib/room.ts";
+import { ChatServer, STALLED_WRITE_MS } from "../lib/server.ts";
+import { issue13Lines, lines } from "./golden_lines.ts";
 
 const encoder = new TextEncoder();
 
-Deno.test("the first line names the bound port and join commands follow", async () => {
+const CONSOLE_HINT =
+  "Type here to chat as the host; /help lists commands, /stop shuts down.";
+
+Deno.test("the first line names the bound port; on loopback only this computer can join, with chat, from a clone or with nc", async () => {
   await using server = await ChatProcess.serve();
-  assert.equal(server.stdout.lines[0], `Listening on 127.0.0.1:${server.port}`);
-  await server.stdout.waitFor(`  chat connect 127.0.0.1:${server.port}`);
-  await server.stdout.waitFor(
-    `  (or without chat: nc 127.0.0.1 ${server.port})`,
-  );
+  const port = server.port;
+  await server.stdout.waitFor(CONSOLE_HINT);
+  assert.deepEqual(server.stdout.lines.slice(0, 6), [
+    `Listening on 127.0.0.1:${port}`,
+    "Only this computer can join: 127.0.0.1 is reachable from this computer only (--host 0.0.0.0 lets classmates in). Join with:",
+    `  chat connect 127.0.0.1:${port}`,
+    // The tests run main.ts from source, as a clone does.
+    `  (or from a clone of chat: deno task connect 127.0.0.1:${port})`,
+    `  (or without chat: nc 127.0.0.1 ${port})`,
+    CONSOLE_HINT,
+  ]);
+});
+
+Deno.test("in a room with a password, the nc hint says to send /pass first", async () => {
+  await using server = await ChatProcess.serve(["--password"], {
+    env: { CHAT_PASSWORD: "sesame-2" },
+  });
+  const port = server.port;
+  await server.stdout.waitFor(CONSOLE_HINT);
+  assert.deepEqual(server.stdout.lines.slice(1, 7), [
+    "Newcomers must give the room password.",
+    "Only this computer can join: 127.0.0.1 is reachable from this computer only (--host 0.0.0.0 lets classmates in). Join with:",
+    `  chat connect 127.0.0.1:${port}`,
+    `  (or from a clone of chat: deno task connect 127.0.0.1:${port})`,
+    `  (or without chat: nc 127.0.0.1 ${port}, then send /pass PASSWORD)`,
+    CONSOLE_HINT,
+  ]);
 });
 
 Deno.test("a message reaches every client, the sender included", async () => {
@@ -351,7 +384,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-Deno.test("the host chats from the console and /stop shuts the server down", async () => {
+Deno.test("the host chats from the console; /stop asks first while people are connected, and a second /stop shuts the server down", async () => {
   await using server = await ChatProcess.serve(["--name", "teacher"], {
     stdin: true,
   });
@@ -360,16 +393,54 @@ Deno.test("the host chats from the console and /stop shuts the server down", asy
   await alice.received.waitFor("teacher: bonjour la classe");
   await alice.send("merci");
   await server.stdout.waitFor("alice: merci");
+  const from = server.stdout.lines.length;
+  await server.type("/stop");
+  await server.stdout.waitFor(issue13Lines.stopConfirm(1), { from });
+  // The room is still open: alice still chats.
+  await alice.send("encore là");
+  await server.stdout.waitFor("alice: encore là", { from });
   await server.type("/stop");
   const status = await server.exit();
   assert.equal(status.code, 0);
   await alice.received.waitForEnd();
   assert.equal(alice.received.lines.at(-1), "*** server is shutting down");
+  assert.ok(
+    !alice.received.lines.some((line) => line.includes("/stop again")),
+    "the confirmation is for the host only",
+  );
 });
 
-Deno.test("the end of the console's input does not stop the server", async () => {
+Deno.test("/stop with no one connected shuts the server down at once", async () => {
   await using server = await ChatProcess.serve([], { stdin: true });
+  await server.stdout.waitFor(CONSOLE_HINT);
+  await server.type("/stop");
+  assert.equal((await server.exit()).code, 0);
+  assert.equal(server.stdout.lines.at(-1), "Server stopped.");
+});
+
+Deno.test("at the host's console, stop and /quit shut nothing down, are not sent, and say how to shut down", async () => {
+  await using server = await ChatProcess.serve([], { stdin: true });
+  await using alice = await TcpClient.join(server.port, "alice");
+  const from = alice.received.lines.length;
+  for (const typed of ["stop", " stop ", "/quit"]) {
+    await server.type(typed);
+    await server.stdout.waitFor(issue13Lines.howToStop(typed.trim()), {
+      from: server.stdout.lines.length,
+    });
+  }
+  await server.type("still teaching");
+  await alice.received.waitFor("host: still teaching");
+  assert.deepEqual(alice.received.lines.slice(from), ["host: still teaching"]);
+  assert.equal(server.stdout.ended, false);
+});
+
+Deno.test("the end of the console's input does not stop the server, and says so", async () => {
+  await using server = await ChatProcess.serve([], { stdin: true });
+  await server.stdout.waitFor(CONSOLE_HINT);
   await server.endInput();
+  await server.stdout.waitFor(
+    `The console's input has ended: the room keeps running without a console. Stop it with: kill ${server.child.pid}`,
+  );
   // Give a wrongly stopping server the chance to go, then check it serves.
   await using alice = await TcpClient.join(server.port, "alice");
   await using bob = await TcpClient.join(server.port, "bob");
@@ -494,6 +565,10 @@ Deno.test("a French server says why it disconnects someone, in French", async ()
   );
   await bob.received.waitFor(
     "*** carol a quitté le salon (expulsé par l'hôte)",
+  );
+  await server.type("/stop");
+  await server.stdout.waitFor(
+    "*** Personnes connectées à part vous : 1. Tapez de nouveau /stop dans les 10 s pour arrêter le salon pour tout le monde.",
   );
   await server.type("/stop");
   await bob.received.waitForEnd();
@@ -728,4 +803,179 @@ Deno.test("--max-line-bytes sets the longest line a client may send", async () =
   await sender.send("ok");
   await reader.received.waitFor("s: ok");
   assert.ok(!reader.received.lines.some((line) => line.includes("9a")));
+});
+
+// --- issue 13: limits, the console's end, the README, bugs in the room ------
+
+Deno.test("--max-clients 0 turns the connection limit off", async () => {
+  await using server = await ChatProcess.serve(["--max-clients", "0"]);
+  await using alice = await TcpClient.join(server.port, "alice");
+  await using bob = await TcpClient.join(server.port, "bob");
+  await bob.send("no limit");
+  await alice.received.waitFor("bob: no limit");
+});
+
+Deno.test("the README gives the one stall limit the server applies", async () => {
+  const readme = await Deno.readTextFile(
+    new URL("../README.md", import.meta.url),
+  );
+  const seconds = [
+    ...readme.matchAll(
+      /no\s+write\s+to\s+\w+(?:\s+\w+)?\s+finished\s+for\s+(\d+)\s+s|(\d+)\s+s\s+without\s+a\s+finished\s+write/g,
+    ),
+  ].map((match) => Number(match[1] ?? match[2]));
+  assert.ok(seconds.length >= 3, `found ${seconds}`);
+  assert.deepEqual(
+    seconds,
+    seconds.map(() => STALLED_WRITE_MS / 1000),
+    "every mention of the stall limit",
+  );
+});
+
+Deno.test({
+  name:
+    "Ctrl-D at the host's terminal says the console stopped reading; the room keeps serving and Ctrl-C still stops it",
+  ignore: !TMUX_FOUND,
+  fn: async () => {
+    await using terminal = new Terminal();
+    await terminal.start(
+      chatCommand(["serve", "--host", "127.0.0.1", "--port", "0"]),
+      { TERM: "xterm-256color" },
+      { columns: 200 },
+    );
+    const screen = await terminal.waitFor(
+      "the host's welcome",
+      (text) => text.includes("*** Welcome, host!"),
+    );
+    const port = Number(/Listening on 127\.0\.0\.1:(\d+)/.exec(screen)?.[1]);
+    await terminal.keys("C-d");
+    await terminal.waitFor(
+      "the line saying the console stopped reading",
+      (text) =>
+        /Ctrl-D: this console no longer reads what you type, and the room keeps running\. Stop it with Ctrl-C, or with: kill \d+/
+          .test(text),
+    );
+    await using alice = await TcpClient.join(port, "alice");
+    await using bob = await TcpClient.join(port, "bob");
+    await alice.send("still served");
+    await bob.received.waitFor("alice: still served");
+    await terminal.keys("C-c");
+    await bob.received.waitForEnd();
+    assert.equal(bob.received.lines.at(-1), lines.shutdown());
+    await terminal.waitFor(
+      "the server to exit 0",
+      (text) => text.includes("Server stopped.") && text.includes("EXIT=0"),
+    );
+  },
+});
+
+/** A room whose handleLine throws on "boom": a stand-in for a bug in it. */
+class BuggyRoom extends Room {
+  override handleLine(member: Member, rawText: string): void {
+    if (rawText === "boom") throw new TypeError("the room broke\non boom");
+    super.handleLine(member, rawText);
+  }
+}
+
+/** A listener on 127.0.0.1 and the connections it accepts, for unit tests. */
+async function socketPair(
+  listener: Deno.TcpListener,
+): Promise<{ client: TcpClient; server: Deno.TcpConn }> {
+  const accepted = listener.accept();
+  const client = await TcpClient.connect(listener.addr.port);
+  return { client, server: await deadline(accepted, "an accept") };
+}
+
+Deno.test("an exception in the room is reported as a bug; the connection that caused it is kept and told, the others never notice", async () => {
+  const room = new BuggyRoom();
+  const renderings = new Renderings();
+  const reported: { error: unknown; address: string }[] = [];
+  const connections: Connection[] = [];
+  const settings: ConnectionSettings = {
+    room,
+    renderings,
+    textRendering: renderings.text("en"),
+    queueLimitBytes: 1024 * 1024,
+    maxLineBytes: 4096,
+    flow: new FlowControl(() => connections.length),
+    serverName: "chat test",
+    reportBug: (error, address) => reported.push({ error, address }),
+  };
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const clients: TcpClient[] = [];
+  try {
+    for (let n = 0; n < 3; n++) {
+      const { client, server } = await socketPair(listener);
+      clients.push(client);
+      connections.push(new Connection(server, "127.0.0.1", settings, () => {}));
+      await client.received.waitFor(lines.greeting());
+    }
+    const [alice, bob, python] = clients;
+    await alice.send("/nick alice");
+    await bob.send("/nick bob");
+    await bob.received.waitFor(/^\*\*\* Welcome, bob!/);
+
+    await alice.send("boom");
+    await alice.received.waitFor(issue13Lines.internalError());
+    assert.equal(reported.length, 1);
+    assert.equal(reported[0].address, "127.0.0.1");
+    assert.match(String(reported[0].error), /the room broke/);
+    // Alice is still in the room, and so is everyone else.
+    await alice.send("still here");
+    await bob.received.waitFor("alice: still here");
+    assert.ok(
+      !bob.received.lines.some((line) => line.includes("left")),
+      bob.received.text,
+    );
+
+    // Like the course's Python client: "boom" with no newline, delivered
+    // after a pause, from a timer.
+    await python.write(new TextEncoder().encode("boom"));
+    await python.received.waitFor(issue13Lines.internalError());
+    assert.equal(reported.length, 2);
+    await python.write(new TextEncoder().encode("et puis"));
+    await bob.received.waitFor(/^guest\d+: et puis$/);
+  } finally {
+    for (const connection of connections) connection.abort();
+    for (const client of clients) await client[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("the server logs a bug in the room once per different error, in one line, and keeps serving", async () => {
+  const logged: string[] = [];
+  const server = ChatServer.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    maxClients: 10,
+    maxPerAddress: 0,
+    flood: { burst: 100, perSecond: 0, disconnectAfter: 0 },
+    logBug: (line) => logged.push(line),
+  });
+  try {
+    const room = server.room;
+    const handleLine = room.handleLine.bind(room);
+    // Stands in for a bug: the room throws on these lines.
+    room.handleLine = (member, text) => {
+      if (text.startsWith("boom")) throw new Error(`failed on ${text}`);
+      handleLine(member, text);
+    };
+    await using alice = await TcpClient.join(server.port, "alice");
+    await using bob = await TcpClient.join(server.port, "bob");
+    for (let n = 0; n < 3; n++) await alice.send("boom");
+    await alice.send("boom two");
+    await alice.send("after the bugs");
+    await bob.received.waitFor("alice: after the bugs");
+    assert.deepEqual(logged, [
+      "Bug in chat (please report it), with the connection from 127.0.0.1: Error: failed on boom. The room keeps serving; this error is logged once.",
+      "Bug in chat (please report it), with the connection from 127.0.0.1: Error: failed on boom two. The room keeps serving; this error is logged once.",
+    ]);
+    assert.equal(
+      alice.received.lines.filter((line) =>
+        line === issue13Lines.internalError()
+      ).length,
+      4,
+    );
+  } finally {
+    await server.shutdown();
+  }
 });

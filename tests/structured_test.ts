@@ -40,14 +40,11 @@ class JsonClient implements AsyncDisposable {
   static async connect(port: number): Promise<JsonClient> {
     const client = new JsonClient(await TcpClient.connect(port));
     try {
-      await client.tcp.received.waitFor(() => true);
+      await client.tcp.received.lineAt(0);
       await client.tcp.send("/proto 1");
-      await client.tcp.received.waitFor(
+      client.protoIndex = await client.tcp.received.waitForIndex(
         (line) => line.startsWith('{"type":"proto"'),
         { from: 1 },
-      );
-      client.protoIndex = client.tcp.received.lines.findIndex((line) =>
-        line.startsWith('{"type":"proto"')
       );
       return client;
     } catch (error) {
@@ -107,14 +104,11 @@ class JsonClient implements AsyncDisposable {
     from = 0,
     ms?: number,
   ): Promise<number> {
-    const received = this.tcp.received;
-    await received.waitFor((line) => match(parse(line)), {
-      from: this.protoIndex + from,
-      ms,
-    });
-    return received.lines.findIndex((line, index) =>
-      index >= this.protoIndex + from && match(parse(line))
-    ) - this.protoIndex;
+    const at = await this.tcp.received.waitForIndex(
+      (line) => match(parse(line)),
+      { from: this.protoIndex + from, ms },
+    );
+    return at - this.protoIndex;
   }
 
   /** Sends one line, a JSON request or plain text. */
@@ -318,6 +312,9 @@ Deno.test("/proto 1 answers with a proto event, then every event type the room p
   await pat.send("/quit");
   await expect({ type: "left", name: "pat" });
 
+  // People are connected: the host's /stop asks first, the second one stops.
+  await server.type("/stop");
+  await server.stdout.waitFor(/^\*\*\* People connected besides you: /);
   await server.type("/stop");
   await jay.tcp.received.waitForEnd();
   assert.deepEqual(content(jay.events.at(-1)!), { type: "shutdown" });

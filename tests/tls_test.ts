@@ -1,8 +1,10 @@
 /**
- * Tests of lib/tls.ts: the self-signed certificate checked by openssl, and
- * real TLS connections on 127.0.0.1 (servers from `Deno.listenTls`, a plain
- * TCP server, and a machine in the middle that swaps certificates). The
- * openssl checks are skipped, with a line saying so, where it is missing.
+ * Tests of lib/tls.ts, lib/certificate_files.ts and lib/certificate_make.ts:
+ * the self-signed certificate checked by openssl, certificates made by
+ * openssl (the README's recipe, and plain `openssl req -x509`, which says
+ * CA:TRUE) served and joined, and real TLS connections on 127.0.0.1 (servers
+ * from `Deno.listenTls` and `chat serve`, a plain TCP server, and machines in
+ * the middle). The tests that need openssl are skipped where it is missing.
  */
 
 import assert from "node:assert/strict";
@@ -12,13 +14,14 @@ import {
   ecdsaSignatureToDer,
   fingerprintOf,
   generateSelfSignedCertificate,
+  loadServerCertificate,
   parseFingerprint,
   readCertificateFiles,
   type SelfSignedCertificate,
   TlsConnectError,
   TlsSetupError,
 } from "../lib/tls.ts";
-import { deadline } from "./harness.ts";
+import { ChatProcess, deadline, findProgram } from "./harness.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -570,6 +573,15 @@ Deno.test("fingerprintOf refuses text with no certificate in it", async () => {
   );
 });
 
+Deno.test("fingerprintOf gives what node:crypto's X509Certificate.fingerprint256 gives", async () => {
+  const { X509Certificate } = await import("node:crypto");
+  for (let i = 0; i < 3; i++) {
+    const { cert, fingerprint } = await generateSelfSignedCertificate();
+    assert.equal(new X509Certificate(cert).fingerprint256, fingerprint);
+    assert.equal(await fingerprintOf(cert), fingerprint);
+  }
+});
+
 // --- readCertificateFiles -----------------------------------------------------
 
 Deno.test("readCertificateFiles returns both PEM texts as they are", async () => {
@@ -1087,4 +1099,524 @@ Deno.test("readCertificateFiles and a missing --ca file explain themselves in Fr
     TlsSetupError,
     /^Ce n'est pas un certificat PEM/,
   );
+});
+
+// --- certificates made by openssl, served by chat -------------------------------
+
+const shFound = findProgram("sh") !== undefined;
+
+/** The certificates a server shows, as PEM blocks, its own first. */
+function pemCertificates(pem: string): string[] {
+  return pem.match(
+    /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/g,
+  ) ?? [];
+}
+
+/**
+ * Makes `NAME-cert.pem` and `NAME-key.pem` in `dir` with plain
+ * `openssl req -x509` (which marks the certificate CA:TRUE), for localhost
+ * and 127.0.0.1, plus `extra` arguments.
+ */
+async function opensslCertificate(
+  dir: { file: (name: string) => string },
+  name: string,
+  newkey: string[] = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+  extra: string[] = [],
+): Promise<{ certPath: string; keyPath: string; cert: string }> {
+  const certPath = dir.file(`${name}-cert.pem`);
+  const keyPath = dir.file(`${name}-key.pem`);
+  const made = await openssl([
+    "req",
+    "-x509",
+    ...newkey,
+    "-nodes",
+    "-days",
+    "30",
+    "-subj",
+    "/CN=chat",
+    "-keyout",
+    keyPath,
+    "-out",
+    certPath,
+    "-addext",
+    "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    ...extra,
+  ]);
+  assert.ok(made.success, made.stderr);
+  return { certPath, keyPath, cert: await Deno.readTextFile(certPath) };
+}
+
+/** What `openssl x509 -text` says of the first certificate in `pem`. */
+async function opensslText(pem: string): Promise<string> {
+  const text = await openssl(["x509", "-noout", "-text"], encoder.encode(pem));
+  assert.ok(text.success, text.stderr);
+  return text.stdout;
+}
+
+/** openssl's own SHA-256 fingerprint of the first certificate in `pem`. */
+async function opensslFingerprint(pem: string): Promise<string> {
+  const printed = await openssl(
+    ["x509", "-noout", "-fingerprint", "-sha256"],
+    encoder.encode(pem),
+  );
+  assert.ok(printed.success, printed.stderr);
+  return printed.stdout.trim().replace(/^.*Fingerprint=/i, "");
+}
+
+/** Connects both ways a classmate can, reads the greeting, says hello. */
+async function joinBothWays(
+  server: TestServer,
+  fingerprint: string,
+  caFile: string,
+): Promise<void> {
+  for (
+    const connect of [
+      () =>
+        connectPinned({
+          hostname: "127.0.0.1",
+          port: server.port,
+          fingerprint,
+        }),
+      () =>
+        connectVerified({ hostname: "localhost", port: server.port, caFile }),
+    ]
+  ) {
+    const conn = await deadline(connect(), "the TLS connection");
+    try {
+      assert.equal(await readLine(conn), WELCOME);
+      await conn.write(encoder.encode("hello over TLS\n"));
+    } finally {
+      conn.close();
+    }
+  }
+}
+
+Deno.test("loadServerCertificate serves a certificate that TLS accepts as it is, with its fingerprint", async () => {
+  const certificate = await generateSelfSignedCertificate();
+  await using dir = await tempDir({
+    "cert.pem": certificate.cert,
+    "key.pem": certificate.key,
+  });
+  assert.deepEqual(
+    await loadServerCertificate(dir.file("cert.pem"), dir.file("key.pem")),
+    certificate,
+  );
+});
+
+Deno.test({
+  name:
+    "a certificate from plain openssl req -x509 (CA:TRUE) is served under one chat makes: --fingerprint and --ca both connect, for EC and RSA keys in every PEM form",
+  ignore: !opensslFound,
+  fn: async (t) => {
+    await using dir = await tempDir();
+    const keys: [string, string[], string[]][] = [
+      ["EC P-256, PKCS #8", [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+      ], []],
+      ["RSA 2048, PKCS #8", ["-newkey", "rsa:2048"], []],
+      ["EC P-384, SEC 1", [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-384",
+      ], ["ec"]],
+      ["RSA 2048, PKCS #1", ["-newkey", "rsa:2048"], ["rsa", "-traditional"]],
+      ["Ed25519", ["-newkey", "ed25519"], []],
+    ];
+    for (const [label, newkey, rewriteKey] of keys) {
+      await t.step(label, async () => {
+        const name = label.replace(/\W+/g, "-");
+        const made = await opensslCertificate(dir, name, newkey);
+        if (rewriteKey.length > 0) {
+          const rewritten = await openssl([
+            ...rewriteKey,
+            "-in",
+            made.keyPath,
+            "-out",
+            made.keyPath,
+          ]);
+          assert.ok(rewritten.success, rewritten.stderr);
+        }
+        // What the issue saw: openssl marks it as an authority's.
+        assert.match(
+          await opensslText(made.cert),
+          /X509v3 Basic Constraints: critical\n\s+CA:TRUE/,
+        );
+
+        const served = await loadServerCertificate(made.certPath, made.keyPath);
+        assert.equal(served.fingerprint, await opensslFingerprint(made.cert));
+        const [own, given] = pemCertificates(served.cert);
+        assert.equal(given, made.cert, "the given certificate comes second");
+        const ownText = await opensslText(own);
+        assert.match(
+          ownText,
+          /X509v3 Basic Constraints: critical\n\s+CA:FALSE/,
+        );
+        assert.match(
+          ownText,
+          /Subject Alternative Name: ?\n\s+DNS:localhost, IP Address:127\.0\.0\.1\n/,
+        );
+        assert.match(ownText, /TLS Web Server Authentication/);
+        await Deno.writeTextFile(dir.file(`${name}-own.pem`), own);
+        const verified = await openssl([
+          "verify",
+          "-CAfile",
+          made.certPath,
+          dir.file(`${name}-own.pem`),
+        ]);
+        assert.ok(verified.success, verified.stdout + verified.stderr);
+
+        await using server = new TestServer({ tls: served });
+        await joinBothWays(server, served.fingerprint, made.certPath);
+        // Each pinned connection is a probe, then the real one.
+        await server.settled(3);
+        assert.deepEqual(
+          server.visits.map((visit) => decoder.decode(visit.received)),
+          ["", "hello over TLS\n", "hello over TLS\n"],
+        );
+      });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a certificate not meant for servers (extendedKeyUsage clientAuth) is served under one chat makes too",
+  ignore: !opensslFound,
+  fn: async () => {
+    await using dir = await tempDir();
+    const made = await opensslCertificate(dir, "client", undefined, [
+      "-addext",
+      "basicConstraints=critical,CA:FALSE",
+      "-addext",
+      "extendedKeyUsage=clientAuth",
+    ]);
+    const served = await loadServerCertificate(made.certPath, made.keyPath);
+    assert.equal(pemCertificates(served.cert).length, 2);
+    await using server = new TestServer({ tls: served });
+    await joinBothWays(server, served.fingerprint, made.certPath);
+  },
+});
+
+Deno.test({
+  name:
+    "loadServerCertificate refuses in one line a key that is not the certificate's, and an X.509 version 1 certificate, in English and French",
+  ignore: !opensslFound,
+  fn: async () => {
+    await using dir = await tempDir();
+    const ca = await opensslCertificate(dir, "ca");
+    const other = await opensslCertificate(dir, "other");
+    for (
+      const [lang, pattern] of [
+        [
+          "en",
+          /^The TLS key does not belong to the certificate: check --tls-cert and --tls-key\.$/,
+        ],
+        [
+          "fr",
+          /^La clé TLS ne correspond pas au certificat : vérifiez --tls-cert et --tls-key\.$/,
+        ],
+      ] as const
+    ) {
+      await assertRejects(
+        loadServerCertificate(ca.certPath, other.keyPath, lang),
+        TlsSetupError,
+        pattern,
+      );
+    }
+    const csr = await openssl([
+      "req",
+      "-new",
+      "-key",
+      ca.keyPath,
+      "-subj",
+      "/CN=chat",
+      "-out",
+      dir.file("v1.csr"),
+    ]);
+    assert.ok(csr.success, csr.stderr);
+    const v1 = await openssl([
+      "x509",
+      "-req",
+      "-in",
+      dir.file("v1.csr"),
+      "-signkey",
+      ca.keyPath,
+      "-days",
+      "30",
+      "-out",
+      dir.file("v1.pem"),
+    ]);
+    assert.ok(v1.success, v1.stderr);
+    assert.match(
+      await opensslText(await Deno.readTextFile(dir.file("v1.pem"))),
+      /Version: 1 \(0x0\)/,
+    );
+    await assertRejects(
+      loadServerCertificate(dir.file("v1.pem"), ca.keyPath),
+      TlsSetupError,
+      /^The certificate file ".*v1\.pem" holds an X\.509 version 1 certificate, which TLS cannot use\. Make one as the README shows\.$/,
+    );
+    await assertRejects(
+      loadServerCertificate(dir.file("v1.pem"), ca.keyPath, "fr"),
+      TlsSetupError,
+      /^Le fichier de certificat « .*v1\.pem » contient un certificat X\.509 de version 1/,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "connectPinned refuses a server that shows the pinned certificate above a certificate it did not sign, and sends it nothing",
+  ignore: !opensslFound,
+  fn: async () => {
+    await using dir = await tempDir();
+    const genuine = await opensslCertificate(dir, "genuine");
+    const impostor = await opensslCertificate(dir, "impostor");
+    // Both are "CN=chat": the impostor's own certificate names the genuine
+    // one as its issuer, and shows it, but is signed with another key.
+    const forged = await loadServerCertificate(
+      impostor.certPath,
+      impostor.keyPath,
+    );
+    const [own] = pemCertificates(forged.cert);
+    await using server = new TestServer({
+      tls: { ...forged, cert: own + genuine.cert },
+    });
+    await assertRejects(
+      connectPinned({
+        hostname: "127.0.0.1",
+        port: server.port,
+        fingerprint: await fingerprintOf(genuine.cert),
+      }),
+      TlsConnectError,
+      /then refused to prove it holds its key or showed another certificate \(invalid peer certificate: .*\)\. It may be a machine in the middle; nothing was sent\.$/,
+    );
+    await server.settled(2);
+    assert.ok(server.visits.every((visit) => visit.received.length === 0));
+  },
+});
+
+Deno.test({
+  name:
+    "a CA:TRUE certificate served as it is (an older chat serve) is explained in one line, pinned or with --ca, in English and French, and nothing is sent",
+  ignore: !opensslFound,
+  fn: async () => {
+    await using dir = await tempDir();
+    const made = await opensslCertificate(dir, "ca");
+    const key = await Deno.readTextFile(made.keyPath);
+    const fingerprint = await fingerprintOf(made.cert);
+    await using server = new TestServer({
+      tls: { cert: made.cert, key, fingerprint },
+    });
+    const pinned = await assertRejects(
+      connectPinned({ hostname: "127.0.0.1", port: server.port, fingerprint }),
+      TlsConnectError,
+      /^The certificate of the server at 127\.0\.0\.1:\d+ matches the fingerprint, but TLS refuses it as a server's: it says it is a certificate authority's \(basicConstraints CA:TRUE\); nothing was sent\. The host should run the same version of chat as you, .* or make a certificate as the README shows\.$/,
+    );
+    assert.doesNotMatch(pinned.message, /machine in the middle/);
+    // Only the probe connected.
+    await server.settled(1);
+    assert.equal(server.visits.length, 1);
+    await assertRejects(
+      connectPinned({
+        hostname: "127.0.0.1",
+        port: server.port,
+        fingerprint,
+        lang: "fr",
+      }),
+      TlsConnectError,
+      /^Le certificat du serveur 127\.0\.0\.1:\d+ correspond à l'empreinte, mais TLS le refuse comme certificat de serveur : il se dit certificat d'autorité de certification \(basicConstraints CA:TRUE\) ; rien n'a été envoyé\./,
+    );
+    const verified = await assertRejects(
+      connectVerified({
+        hostname: "localhost",
+        port: server.port,
+        caFile: made.certPath,
+      }),
+      TlsConnectError,
+      /^The certificate of the server at localhost:\d+ cannot be a TLS server's: it says it is a certificate authority's \(basicConstraints CA:TRUE\)\. The host should run the same version of chat as you, .* or make a certificate as the README shows\.$/,
+    );
+    assert.doesNotMatch(verified.message, /OtherError|CaUsedAsEndEntity/);
+    await assertRejects(
+      connectVerified({
+        hostname: "localhost",
+        port: server.port,
+        caFile: made.certPath,
+        lang: "fr",
+      }),
+      TlsConnectError,
+      /^Le certificat du serveur localhost:\d+ ne peut pas être celui d'un serveur TLS : il se dit certificat d'autorité/,
+    );
+    await server.settled(4);
+    assert.ok(server.visits.every((visit) => visit.received.length === 0));
+  },
+});
+
+Deno.test({
+  name:
+    "connectVerified explains a certificate not meant for servers instead of rustls' words",
+  ignore: !opensslFound,
+  fn: async () => {
+    await using dir = await tempDir();
+    const made = await opensslCertificate(dir, "client", undefined, [
+      "-addext",
+      "basicConstraints=critical,CA:FALSE",
+      "-addext",
+      "extendedKeyUsage=clientAuth",
+    ]);
+    const key = await Deno.readTextFile(made.keyPath);
+    await using server = new TestServer({
+      tls: { cert: made.cert, key, fingerprint: "" },
+    });
+    await assertRejects(
+      connectVerified({
+        hostname: "localhost",
+        port: server.port,
+        caFile: made.certPath,
+      }),
+      TlsConnectError,
+      /^The certificate of the server at localhost:\d+ cannot be a TLS server's: its extended key usage does not allow TLS servers \(no serverAuth\)\. The host should/,
+    );
+  },
+});
+
+Deno.test("connectPinned says when the matching certificate has expired, instead of blaming a machine in the middle", async () => {
+  const twoYearsAgo = new Date(Date.now() - 2 * 365 * 24 * 3600_000);
+  const certificate = await generateSelfSignedCertificate({ now: twoYearsAgo });
+  await using server = new TestServer({ tls: certificate });
+  const error = await assertRejects(
+    connectPinned({
+      hostname: "127.0.0.1",
+      port: server.port,
+      fingerprint: certificate.fingerprint,
+    }),
+    TlsConnectError,
+    /^The certificate of the server at 127\.0\.0\.1:\d+ matches the fingerprint but is valid only from \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d; nothing was sent\. Check the date and time on both computers; if it has expired, the host needs a new certificate\.$/,
+  );
+  assert.ok(
+    error.message.includes(
+      `to ${
+        new Date(twoYearsAgo.getTime() + 365 * 24 * 3600_000).toISOString()
+          .slice(0, 10)
+      }`,
+    ),
+    error.message,
+  );
+  await server.settled(1);
+  assert.equal(server.visits.length, 1);
+});
+
+// --- chat serve and chat connect with openssl's certificates ----------------------
+
+/** The openssl command and the `chat serve` line of the README's recipe. */
+async function readmeRecipe(): Promise<{ openssl: string; serve: string[] }> {
+  const readme = await Deno.readTextFile(
+    new URL("../README.md", import.meta.url),
+  );
+  const block = /```sh\n(openssl req [\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block, "the README shows an openssl req recipe in a sh block");
+  const [command, serveLine] = block.split(/\n(?=chat serve )/);
+  assert.ok(serveLine, "the recipe ends with the chat serve command");
+  return {
+    openssl: command,
+    serve: serveLine.trim().split(/\s+/).slice(2),
+  };
+}
+
+/** The fingerprint `chat serve` printed under "Encrypted (TLS)". */
+async function printedFingerprint(server: ChatProcess): Promise<string> {
+  const line = await server.stdout.waitFor(FINGERPRINT_LINE);
+  return line.trim();
+}
+
+const FINGERPRINT_LINE = /^ {2}[0-9A-F]{2}(:[0-9A-F]{2}){31}$/;
+
+/** Runs `chat connect` with `args` and waits for its welcome, then quits. */
+async function joinWithChat(args: string[], name: string): Promise<void> {
+  await using client = new ChatProcess(
+    ["connect", ...args, "--name", name],
+    { stdin: true },
+  );
+  try {
+    await client.stdout.waitFor((line) =>
+      line.startsWith(`*** Welcome, ${name}!`)
+    );
+  } catch (error) {
+    throw new Error(
+      `${(error as Error).message}\nstderr: ${client.stderr.text}`,
+    );
+  }
+  await client.type("/quit");
+  await client.exit();
+}
+
+Deno.test({
+  name:
+    "the README's openssl recipe makes a certificate chat serve uses, and chat connect joins with --ca and with the printed --fingerprint",
+  ignore: !opensslFound || !shFound,
+  fn: async () => {
+    const recipe = await readmeRecipe();
+    await using dir = await tempDir();
+    // Exactly the README's command, in a shell, as a reader would paste it.
+    const made = await new Deno.Command("sh", {
+      args: ["-c", recipe.openssl],
+      cwd: dir.path,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(made.success, decoder.decode(made.stderr));
+    const cert = await Deno.readTextFile(dir.file("cert.pem"));
+    assert.match(
+      await opensslText(cert),
+      /X509v3 Basic Constraints: critical\n\s+CA:FALSE/,
+    );
+
+    const serveArgs = recipe.serve.map((arg) =>
+      arg.endsWith(".pem") ? dir.file(arg) : arg
+    );
+    await using server = await ChatProcess.serve(serveArgs);
+    const fingerprint = await printedFingerprint(server);
+    assert.equal(fingerprint, await opensslFingerprint(cert));
+    await joinWithChat(
+      [`localhost:${server.port}`, "--ca", dir.file("cert.pem")],
+      "alice",
+    );
+    await joinWithChat(
+      [`127.0.0.1:${server.port}`, "--fingerprint", fingerprint],
+      "bob",
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "chat serve with a certificate from plain openssl req -x509 (CA:TRUE) prints its fingerprint, and chat connect joins with it and with --ca",
+  ignore: !opensslFound,
+  fn: async () => {
+    await using dir = await tempDir();
+    const made = await opensslCertificate(dir, "plain", [
+      "-newkey",
+      "rsa:2048",
+    ]);
+    await using server = await ChatProcess.serve([
+      "--tls-cert",
+      made.certPath,
+      "--tls-key",
+      made.keyPath,
+    ]);
+    const fingerprint = await printedFingerprint(server);
+    assert.equal(fingerprint, await opensslFingerprint(made.cert));
+    await joinWithChat(
+      [`127.0.0.1:${server.port}`, "--fingerprint", fingerprint],
+      "carol",
+    );
+    await joinWithChat(
+      [`localhost:${server.port}`, "--ca", made.certPath],
+      "dave",
+    );
+  },
 });

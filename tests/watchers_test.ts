@@ -13,53 +13,16 @@ import {
   ChatProcess,
   deadline,
   findProgram,
-  LineCollector,
+  sleep,
   TcpClient,
   whoLine,
 } from "./harness.ts";
 import { lines } from "./golden_lines.ts";
 
-const encoder = new TextEncoder();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 const PYTHON3 = findProgram("python3");
 const NC = findProgram("nc");
 const SERIE3_CLIENT =
   new URL("./testdata/client_serie3.py", import.meta.url).pathname;
-
-/** A program with piped input and output, killed when disposed. */
-class Piped implements AsyncDisposable {
-  readonly child: Deno.ChildProcess;
-  readonly stdout: LineCollector;
-  readonly stderr: LineCollector;
-  readonly #input: WritableStreamDefaultWriter<Uint8Array>;
-
-  constructor(program: string, args: string[]) {
-    this.child = new Deno.Command(program, {
-      args,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.stdout = new LineCollector(this.child.stdout);
-    this.stderr = new LineCollector(this.child.stderr);
-    this.#input = this.child.stdin.getWriter();
-  }
-
-  /** Types `text` at the program's input, exactly as given. */
-  async type(text: string): Promise<void> {
-    await deadline(this.#input.write(encoder.encode(text)), "a write");
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.#input.close().catch(() => {});
-    try {
-      this.child.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await this.child.status;
-    await Promise.all([this.stdout.done, this.stderr.done]);
-  }
-}
 
 /** Asks `/who` from `asker` and returns the answer. */
 async function who(asker: TcpClient): Promise<string> {
@@ -98,19 +61,21 @@ Deno.test({
     await using alice = await TcpClient.join(server.port, "alice");
     await using bob = await TcpClient.join(server.port, "bob");
     // -u: Python's own output unbuffered, so each print reaches the test.
-    await using python = new Piped(PYTHON3!, [
-      "-u",
-      SERIE3_CLIENT,
-      "127.0.0.1",
-      String(server.port),
-    ]);
+    await using python = new ChatProcess(
+      ["-u", SERIE3_CLIENT, "127.0.0.1", String(server.port)],
+      { program: PYTHON3!, stdin: true },
+    );
     await python.stdout.waitFor("Envoyez vos messages !");
     await python.stdout.waitFor(lines.greeting());
     const aliceFrom = alice.received.lines.length;
 
     // The conversation, before the Python client has typed anything.
+    // Each waits for the line before it: lines from two connections have
+    // no order of their own until the server has read them.
     await alice.send("Bonjour, qui est là ?");
+    await bob.received.waitFor("alice: Bonjour, qui est là ?");
     await bob.send("Moi, Bob.");
+    await alice.received.waitFor("bob: Moi, Bob.");
     await alice.send("/me fait signe");
     await python.stdout.waitFor("alice: Bonjour, qui est là ?");
     await python.stdout.waitFor("bob: Moi, Bob.");
@@ -119,7 +84,7 @@ Deno.test({
 
     // Its first message: input() then c.send(t.encode()), no newline. The
     // server delivers it after 300 ms without more bytes, as a guest.
-    await python.type("Bonjour, je m'appelle Pierre\n");
+    await python.type("Bonjour, je m'appelle Pierre");
     const said = await alice.received.waitFor(
       /^guest\d+: Bonjour, je m'appelle Pierre$/,
       { from: aliceFrom },
@@ -136,12 +101,12 @@ Deno.test({
     // And it keeps receiving.
     await bob.send("Et moi Paul");
     await python.stdout.waitFor("bob: Et moi Paul");
-    await python.type("Enchanté\n");
+    await python.type("Enchanté");
     await alice.received.waitFor(`${guest}: Enchanté`, { from: aliceFrom });
     await python.stdout.waitFor(`${guest}: Enchanté`);
 
     // "stop" ends the client; the room sees it leave.
-    await python.type("stop\n");
+    await python.type("stop");
     const status = await deadline(python.child.status, "python to exit");
     assert.equal(status.code, 0, python.stderr.text);
     await alice.received.waitFor(`*** ${guest} left`, { from: aliceFrom });
@@ -180,7 +145,10 @@ Deno.test({
   ignore: !NC,
   fn: async () => {
     await using server = await ChatProcess.serve();
-    await using nc = new Piped(NC!, ["127.0.0.1", String(server.port)]);
+    await using nc = new ChatProcess(["127.0.0.1", String(server.port)], {
+      program: NC!,
+      stdin: true,
+    });
     await nc.stdout.waitFor(lines.greeting());
     await using alice = await TcpClient.join(server.port, "alice");
     await nc.stdout.waitFor(lines.joined("alice"));
