@@ -112,7 +112,7 @@ async function serve(options: ServeOptions): Promise<number> {
     // Without a console the room keeps serving, as a background service;
     // whoever was typing is told so.
     onEnd: () =>
-      console.log(
+      chatConsole.print(
         t(
           lang,
           Deno.stdin.isTerminal()
@@ -124,8 +124,15 @@ async function serve(options: ServeOptions): Promise<number> {
     onInterrupt: () => void server.shutdown(),
     ownName: () => seat.host?.name ?? options.name,
     lang,
-  });
+    // Once the room is open, nothing goes to stdout but through this
+    // console, asynchronously: a stdout nobody reads (`chat serve | less`,
+    // a terminal held, an SSH session asleep) must never hold up the room,
+    // so lines it cannot keep up with are skipped, and counted.
+  }, { whenBehind: "skip" });
   seat.host = server.room.join({
+    // A transcript (`--log FILE`, not written yet) would be written here,
+    // next to the console but not through it: unlike the console it must
+    // keep every line, never skip one.
     send: (out) => chatConsole.show(out.event),
     close: () => void server.shutdown(),
   }, { name: options.name, isHost: true });
@@ -141,8 +148,23 @@ async function serve(options: ServeOptions): Promise<number> {
 
   await server.stopped;
   chatConsole.close();
-  console.log(t(lang, "cli.stopped"));
+  chatConsole.print(t(lang, "cli.stopped"));
+  // What the console has left to write, unless nobody reads it.
+  await waitAtMost(chatConsole.flushed(), CONSOLE_FLUSH_MS);
   return 0;
+}
+
+/** At exit, the server's console has this long to write what is left. */
+const CONSOLE_FLUSH_MS = 2_000;
+
+/** Settles when `promise` does, or after `ms` at the latest. */
+async function waitAtMost(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    promise,
+    new Promise<void>((resolve) => timer = setTimeout(resolve, ms)),
+  ]);
+  clearTimeout(timer);
 }
 
 /** Tries at typing the room password twice the same before giving up. */

@@ -92,6 +92,7 @@ const CHAT_LIMITS: [flag: string, value: string, meaning: string][] = [
   ["--max-clients", "5000", "default 256"],
   ["--max-per-ip", "0", "no per-IP cap"],
   ["--flood-rate", "0", "no flood control"],
+  ["--room-rate", "0", "no room-wide ceiling"],
   ["--handshake-timeout", "0", "no handshake deadline"],
 ];
 

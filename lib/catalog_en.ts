@@ -42,6 +42,7 @@ export const CATALOG_EN = {
   "reason.too-slow": "too slow",
   "reason.timed-out": "timed out",
   "reason.connection-lost": "connection lost",
+  "reason.room-full": "room full",
   // Why the server disconnected you, in "You were disconnected: ...".
   "disconnected.kicked": "kicked by the host",
   "disconnected.banned": "banned by the host",
@@ -49,6 +50,8 @@ export const CATALOG_EN = {
   "disconnected.too-slow": "too slow to keep up",
   "disconnected.timed-out": "timed out",
   "disconnected.connection-lost": "connection lost",
+  "disconnected.room-full":
+    "the room is full and you had sent nothing for a while: a newcomer took your seat. Reconnect and send a line to join",
   "notice.greeting":
     "Hello! You are watching the room. Send /nick NAME to join with a name, or type a message to join as a guest.",
   "notice.password-needed": "This room needs a password: send /pass PASSWORD",
@@ -59,6 +62,10 @@ export const CATALOG_EN = {
   "notice.muted": "{name} was muted by the host",
   "notice.unmuted": "{name} may speak again",
   "notice.address-banned": "{address} is banned until the server stops.",
+  "notice.password-lockout":
+    "{address} gave {failures} wrong passwords: no password from it is tried for {seconds} s.",
+  "notice.password-room-lockout":
+    "{failures} wrong passwords in the last minute: no password from anyone is tried for {seconds} s.",
   "notice.stop-confirm":
     "People connected besides you: {count}. Type /stop again within {seconds} s to shut the room down for everyone.",
   "notice.how-to-stop":
@@ -77,6 +84,8 @@ export const CATALOG_EN = {
   "error.wrong-password": "wrong password.",
   "error.password-timeout":
     "no password received within {seconds} s of connecting; closing.",
+  "error.password-locked":
+    "too many wrong passwords: try again in {seconds} s.",
   "error.flooding":
     "slow down: at most {burst} lines at once, then {rate} per second. Lines sent faster are not delivered.",
   "error.muted": "you are muted by the host: nothing you send is delivered.",
@@ -107,6 +116,7 @@ export const CATALOG_EN = {
   "name.too-long": "names are at most {max} characters long",
   "name.characters":
     "names may contain only letters of the Latin alphabet, with or without accents (é, ç, ø ...), digits, _ and -",
+  "name.start": "a name starts with a letter or a digit",
   // Arguments of each command, as /help and usage errors show them.
   "usage.nick": "NAME",
   "usage.who": "",
@@ -130,7 +140,7 @@ export const CATALOG_EN = {
   "command.topic": "show the topic (the host can set it)",
   "command.kick": "disconnect NAME",
   "command.ban":
-    "disconnect NAME and refuse its address until the server stops",
+    "disconnect NAME and refuse its address until the server stops (or a range: /ban 192.168.1.0/28)",
   "command.mute": "stop NAME's lines from reaching anyone",
   "command.unmute": "let NAME speak again",
   "command.stop": "shut the server down for everyone",
@@ -188,8 +198,9 @@ Limits (0 turns a limit off, except for --flood-burst, --max-line-bytes and
   --max-clients N     most people connected at once (default {maxClients})
   --max-per-ip N      most connections from one address (default {maxPerAddress})
   --handshake-timeout SECONDS
-                      time to send the room password after connecting
-                      (default {handshakeTimeout})
+                      time to send the room password after connecting,
+                      and with --tls to finish the TLS handshake (default
+                      {handshakeTimeout}; 0 keeps it for the handshake)
   --heartbeat-timeout SECONDS
                       drop a chat client silent this long (default {heartbeatTimeout})
   --flood-burst N     lines anyone may send at once (default {floodBurst})
@@ -197,12 +208,18 @@ Limits (0 turns a limit off, except for --flood-burst, --max-line-bytes and
   --flood-disconnect N
                       refused lines in a row that disconnect the sender
                       (default {floodDisconnect})
+  --room-rate N       lines per second the whole room accepts, heaviest
+                      senders refused first; 0: no ceiling (default {roomRate})
   --max-line-bytes N  longest line a client may send, from 1 to {longestLine}
                       bytes (default {maxLineBytes})
   --queue-kib N       KiB waiting for a client before it is dropped as too
                       slow (default {queueKib})
   --password-delay SECONDS
                       wait before refusing a wrong password (default {passwordDelay})
+  --password-tries N  wrong passwords from one address before it is locked
+                      out for 5 s, then 10 s, 20 s ... up to 15 min
+                      (default {passwordTries}; the room takes at most
+                      {roomPasswordTries} a minute; 0: no lock-out)
 
 Host commands at the console: /kick /ban /mute /unmute NAME, /topic TEXT.`,
   "cli.help.connect": `Usage: chat connect <host>[:port] [options]
@@ -280,6 +297,12 @@ In the chat: /help lists commands; /quit, stop, Ctrl-C or Ctrl-D leaves.`,
     "Ctrl-D: this console no longer reads what you type, and the room keeps running. Stop it with Ctrl-C, or with: kill {pid}",
   "cli.console-ended":
     "The console's input has ended: the room keeps running without a console. Stop it with: kill {pid}",
+  // Lines the host's console skipped because its output was not being read
+  // (lib/terminal.ts); said once its output moves again.
+  "cli.console-skipped.one":
+    "[1 line not shown: the console was not keeping up]",
+  "cli.console-skipped.other":
+    "[{count} lines not shown: the console was not keeping up]",
   "cli.password-prompt": "Room password: ",
   "cli.password-again": "Same password again: ",
   "cli.password-no-terminal":

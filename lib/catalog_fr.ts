@@ -41,12 +41,15 @@ export const CATALOG_FR: Readonly<Record<MessageKey, string>> = {
   "reason.too-slow": "trop lent",
   "reason.timed-out": "plus de nouvelles",
   "reason.connection-lost": "connexion perdue",
+  "reason.room-full": "salon plein",
   "disconnected.kicked": "expulsé par l'hôte",
   "disconnected.banned": "banni par l'hôte",
   "disconnected.flooding": "trop de messages envoyés trop vite",
   "disconnected.too-slow": "trop lent à suivre la conversation",
   "disconnected.timed-out": "plus de nouvelles de votre part",
   "disconnected.connection-lost": "connexion perdue",
+  "disconnected.room-full":
+    "le salon est plein et vous n'aviez rien envoyé depuis un moment : un nouveau venu a pris votre place. Reconnectez-vous et envoyez une ligne pour entrer",
   "notice.greeting":
     "Bonjour ! Vous regardez le salon. Envoyez /nick NOM pour le rejoindre sous un nom, ou tapez un message pour le rejoindre en invité.",
   "notice.password-needed":
@@ -58,6 +61,10 @@ export const CATALOG_FR: Readonly<Record<MessageKey, string>> = {
   "notice.muted": "{name} a été rendu muet par l'hôte",
   "notice.unmuted": "{name} peut de nouveau parler",
   "notice.address-banned": "{address} est banni jusqu'à l'arrêt du serveur.",
+  "notice.password-lockout":
+    "{address} a donné {failures} mauvais mots de passe : aucun mot de passe venant de cette adresse n'est essayé pendant {seconds} s.",
+  "notice.password-room-lockout":
+    "{failures} mauvais mots de passe dans la dernière minute : aucun mot de passe n'est essayé, pour personne, pendant {seconds} s.",
   "notice.stop-confirm":
     "Personnes connectées à part vous : {count}. Tapez de nouveau /stop dans les {seconds} s pour arrêter le salon pour tout le monde.",
   "notice.how-to-stop":
@@ -77,6 +84,8 @@ export const CATALOG_FR: Readonly<Record<MessageKey, string>> = {
   "error.wrong-password": "mot de passe incorrect.",
   "error.password-timeout":
     "aucun mot de passe reçu dans les {seconds} s après la connexion ; fermeture.",
+  "error.password-locked":
+    "trop de mauvais mots de passe : réessayez dans {seconds} s.",
   "error.flooding":
     "doucement : au plus {burst} lignes d'un coup, puis {rate} par seconde. Les lignes envoyées plus vite ne sont pas transmises.",
   "error.muted":
@@ -110,6 +119,7 @@ export const CATALOG_FR: Readonly<Record<MessageKey, string>> = {
   "name.too-long": "un nom a au plus {max} caractères",
   "name.characters":
     "un nom ne peut contenir que des lettres de l'alphabet latin, accentuées ou non (é, ç, ø...), des chiffres, _ et -",
+  "name.start": "un nom commence par une lettre ou un chiffre",
   "usage.nick": "NOM",
   "usage.who": "",
   "usage.me": "TEXTE",
@@ -132,7 +142,7 @@ export const CATALOG_FR: Readonly<Record<MessageKey, string>> = {
   "command.topic": "afficher le sujet (l'hôte peut le changer)",
   "command.kick": "déconnecter NOM",
   "command.ban":
-    "déconnecter NOM et refuser son adresse jusqu'à l'arrêt du serveur",
+    "déconnecter NOM et refuser son adresse jusqu'à l'arrêt du serveur (ou une plage : /ban 192.168.1.0/28)",
   "command.mute": "empêcher les lignes de NOM d'arriver à quiconque",
   "command.unmute": "rendre la parole à NOM",
   "command.stop": "arrêter le serveur pour tout le monde",
@@ -195,7 +205,9 @@ Limites (0 supprime une limite, sauf pour --flood-burst, --max-line-bytes et
                       (par défaut {maxPerAddress})
   --handshake-timeout SECONDES
                       délai pour envoyer le mot de passe du salon après la
-                      connexion (par défaut {handshakeTimeout})
+                      connexion, et avec --tls pour finir la poignée de main
+                      TLS (par défaut {handshakeTimeout} ; 0 le garde pour
+                      la poignée de main)
   --heartbeat-timeout SECONDES
                       déconnecter un client chat resté muet aussi longtemps
                       (par défaut {heartbeatTimeout})
@@ -205,6 +217,9 @@ Limites (0 supprime une limite, sauf pour --flood-burst, --max-line-bytes et
   --flood-disconnect N
                       lignes refusées d'affilée qui déconnectent l'expéditeur
                       (par défaut {floodDisconnect})
+  --room-rate N       lignes par seconde acceptées par tout le salon, les plus
+                      gros expéditeurs refusés d'abord ; 0 : sans plafond
+                      (par défaut {roomRate})
   --max-line-bytes N  ligne la plus longue qu'un client peut envoyer, de 1 à
                       {longestLine} octets (par défaut {maxLineBytes})
   --queue-kib N       Kio en attente pour un client avant qu'il soit
@@ -212,6 +227,10 @@ Limites (0 supprime une limite, sauf pour --flood-burst, --max-line-bytes et
   --password-delay SECONDES
                       attente avant de refuser un mauvais mot de passe
                       (par défaut {passwordDelay})
+  --password-tries N  mauvais mots de passe d'une même adresse avant qu'elle
+                      soit bloquée 5 s, puis 10 s, 20 s ... jusqu'à 15 min
+                      (par défaut {passwordTries} ; le salon en accepte au
+                      plus {roomPasswordTries} par minute ; 0 : aucun blocage)
 
 Commandes de l'hôte dans la console : /kick /ban /mute /unmute NOM,
 /topic TEXTE.`,
@@ -292,6 +311,10 @@ pour partir.`,
     "Ctrl-D : cette console ne lit plus ce que vous tapez, et le salon continue. Arrêtez-le avec Ctrl-C, ou avec : kill {pid}",
   "cli.console-ended":
     "L'entrée de la console est terminée : le salon continue sans console. Arrêtez-le avec : kill {pid}",
+  "cli.console-skipped.one":
+    "[1 ligne non affichée : la console ne suivait pas]",
+  "cli.console-skipped.other":
+    "[{count} lignes non affichées : la console ne suivait pas]",
   "cli.password-prompt": "Mot de passe du salon : ",
   "cli.password-again": "Répétez le mot de passe : ",
   "cli.password-no-terminal":

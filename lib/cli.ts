@@ -22,6 +22,8 @@ import {
   parseLang,
   t,
 } from "./i18n.ts";
+import { DEFAULT_PASSWORD_LIMITS } from "./password_guard.ts";
+import { DEFAULT_ROOM_RATE } from "./room_rate.ts";
 import { parseFingerprint } from "./tls.ts";
 import {
   DEFAULT_FLOOD_LIMITS,
@@ -67,12 +69,16 @@ export interface ServeOptions {
   /** 0: heartbeat clients are never timed out. */
   heartbeatTimeoutMs: number;
   flood: { burst: number; perSecond: number; disconnectAfter: number };
+  /** Lines per second the whole room accepts; 0: no ceiling. */
+  roomRate: number;
   /** Longest line a client may send, in bytes. */
   maxLineBytes: number;
   /** Bytes waiting for a client before it is dropped as too slow. */
   queueLimitBytes: number;
   /** Wait before a wrong password is refused. */
   wrongPasswordDelayMs: number;
+  /** Wrong passwords per address before a lock-out; 0: no lock-outs. */
+  passwordTries: number;
   /** True with `--password`: read it from CHAT_PASSWORD or the terminal. */
   askPassword: boolean;
   /** Self-signed certificate made at start, or certificate files. */
@@ -149,10 +155,13 @@ export function serveHelp(lang: Lang): string {
     floodBurst: DEFAULT_FLOOD.burst,
     floodRate: DEFAULT_FLOOD.perSecond,
     floodDisconnect: DEFAULT_FLOOD.disconnectAfter,
+    roomRate: DEFAULT_ROOM_RATE,
     maxLineBytes: MAX_LINE_BYTES,
     longestLine: LONGEST_LINE_BYTES,
     queueKib: QUEUE_LIMIT_BYTES / 1024,
     passwordDelay: WRONG_PASSWORD_DELAY_MS / 1000,
+    passwordTries: DEFAULT_PASSWORD_LIMITS.triesPerAddress,
+    roomPasswordTries: DEFAULT_PASSWORD_LIMITS.roomTriesPerMinute,
     stopConfirm: STOP_CONFIRM_MS / 1000,
   });
 }
@@ -289,9 +298,11 @@ function parseServe(args: string[], lang: Lang): Invocation {
     "flood-burst": { type: "string" },
     "flood-rate": { type: "string" },
     "flood-disconnect": { type: "string" },
+    "room-rate": { type: "string" },
     "max-line-bytes": { type: "string" },
     "queue-kib": { type: "string" },
     "password-delay": { type: "string" },
+    "password-tries": { type: "string" },
     password: { type: "boolean" },
     tls: { type: "boolean" },
     "tls-cert": { type: "string" },
@@ -348,6 +359,7 @@ function parseServe(args: string[], lang: Lang): Invocation {
         0,
       ),
     },
+    roomRate: count("room-rate", DEFAULT_ROOM_RATE, 0),
     maxLineBytes: count(
       "max-line-bytes",
       MAX_LINE_BYTES,
@@ -357,6 +369,11 @@ function parseServe(args: string[], lang: Lang): Invocation {
     queueLimitBytes: count("queue-kib", QUEUE_LIMIT_BYTES / 1024, 1) * 1024,
     wrongPasswordDelayMs:
       count("password-delay", WRONG_PASSWORD_DELAY_MS / 1000, 0) * 1000,
+    passwordTries: count(
+      "password-tries",
+      DEFAULT_PASSWORD_LIMITS.triesPerAddress,
+      0,
+    ),
     askPassword: values.password === true,
     tls: certFile !== undefined && keyFile !== undefined
       ? { certFile, keyFile }
@@ -438,9 +455,11 @@ const VALUE_EXAMPLES: Record<string, string> = {
   "--flood-burst": "20",
   "--flood-rate": "5",
   "--flood-disconnect": "100",
+  "--room-rate": "50",
   "--max-line-bytes": "4096",
   "--queue-kib": "1024",
   "--password-delay": "1",
+  "--password-tries": "5",
   "--tls-cert": "cert.pem",
   "--tls-key": "key.pem",
   "--ca": "ca.pem",

@@ -125,6 +125,12 @@ class ClientSession {
   #serverShutDown = false;
   #serverSilent = false;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
+  /**
+   * Since when the server has been read again after waiting for stdout to
+   * be read; time spent waiting is not the server's silence.
+   */
+  #readingSince = performance.now();
+  #waitingForConsole = false;
   /** While a name is asked for, takes the next typed line. */
   #answerName: ((answer: NameAnswer) => void) | undefined;
   /** Settles once joined; typed lines wait for it. */
@@ -150,7 +156,7 @@ class ClientSession {
     if (!joined) {
       // Why the server closed, if it said so before.
       if (this.#unshown.length > 0) this.#openConsole();
-      return this.#serverGone();
+      return await this.#serverGone();
     }
     this.#openConsole();
     this.#startHeartbeat();
@@ -209,7 +215,11 @@ class ClientSession {
   #startHeartbeat(): void {
     void this.#link.ping();
     this.#heartbeat = setInterval(() => {
-      if (performance.now() - this.#link.lastHeardAt > SERVER_SILENCE_MS) {
+      const heardAt = Math.max(this.#link.lastHeardAt, this.#readingSince);
+      if (
+        !this.#waitingForConsole &&
+        performance.now() - heardAt > SERVER_SILENCE_MS
+      ) {
         this.#serverSilent = true;
         this.dispose();
         return;
@@ -218,16 +228,28 @@ class ClientSession {
     }, HEARTBEAT_INTERVAL_MS);
   }
 
-  /** Shows the server's events until it closes the connection. */
+  /**
+   * Shows the server's events until it closes the connection. Every line is
+   * shown, never skipped (a script reads them all): while stdout is not
+   * read and the console's buffer is full, the server is not read either,
+   * and the server decides, as for any slow reader; timers go on.
+   */
   async #relay(): Promise<number> {
     while (true) {
+      const behind = this.#console?.whenWritable();
+      if (behind) {
+        this.#waitingForConsole = true;
+        await behind;
+        this.#waitingForConsole = false;
+        this.#readingSince = performance.now();
+      }
       const line = await this.#link.next();
       if (line === undefined) break;
       // Unknown types (a newer server) and malformed lines are skipped.
       const event = parseServerEvent(line);
       if (event) this.#receive(event);
     }
-    return this.#serverGone();
+    return await this.#serverGone();
   }
 
   /** One event from the server: what it changes, then on the screen. */
@@ -256,9 +278,12 @@ class ClientSession {
     else this.#unshown.push(event);
   }
 
-  #serverGone(): number {
+  async #serverGone(): Promise<number> {
     clearInterval(this.#heartbeat);
     this.#console?.close();
+    // Everything shown is written before the program ends, and before the
+    // line on stderr below.
+    await this.#console?.flushed();
     if (this.#saidBye) return 0;
     if (this.#quitting && !this.#link.writeFailed) return 0;
     const why = this.#serverShutDown

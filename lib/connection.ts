@@ -90,6 +90,7 @@ export class Connection implements Peer {
       conn,
       settings.queueLimitBytes,
       settings.flow,
+      address,
     );
     try {
       this.member = settings.room.arrive(this, { address });
@@ -172,6 +173,8 @@ export class Connection implements Peer {
 
   #dropSlowReader(): void {
     const room = this.#settings.room;
+    // Its address cannot hold the room again for a while (flow control).
+    this.#settings.flow.penalize(this.address);
     // The farewell is rendered for this client alone and queued in place of
     // everything else.
     this.#inRoom(() => {

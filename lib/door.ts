@@ -7,6 +7,7 @@
  */
 
 import { parseCommand } from "./commands.ts";
+import type { Lockout, PasswordWait } from "./password_guard.ts";
 import type { MemberState, Room } from "./room.ts";
 
 /**
@@ -32,9 +33,19 @@ export function handleAtDoor(
     if (!password) {
       room.tell(state, { type: "notice", code: "no-password" });
     } else if (!state.passwordGiven) {
-      if (!sameSecret(args, password)) {
+      // Counted as received, before any answer: hanging up early saves
+      // nothing. While locked out, even the right password is refused.
+      const guard = room.passwordGuard;
+      const wait = guard.wait(state.address);
+      if (wait) {
+        refuseLockedOut(room, state, wait);
+      } else if (!sameSecret(args, password)) {
+        for (const lockout of guard.failed(state.address)) {
+          tellHostLockout(room, lockout);
+        }
         refusePassword(room, state);
       } else {
+        guard.succeeded(state.address);
         state.passwordGiven = true;
         room.tell(state, { type: "notice", code: "password-accepted" });
         room.startWatching(state);
@@ -70,6 +81,38 @@ function refusePassword(room: Room, state: MemberState): void {
     room.tellError(state, { code: "wrong-password" });
     state.peer.close();
   }, room.wrongPasswordDelayMs);
+}
+
+/** Refused at once, without comparing: says when to try again, closes. */
+function refuseLockedOut(
+  room: Room,
+  state: MemberState,
+  wait: PasswordWait,
+): void {
+  room.leave(state);
+  room.tellError(state, {
+    code: "password-locked",
+    args: { seconds: Math.max(1, Math.ceil(wait.retryMs / 1000)) },
+  });
+  state.peer.close();
+}
+
+/** A lock-out has just started: the host hears of it once. */
+function tellHostLockout(room: Room, lockout: Lockout): void {
+  const seconds = Math.max(1, Math.ceil(lockout.lockMs / 1000));
+  room.tellHost(
+    lockout.roomWide
+      ? {
+        type: "notice",
+        code: "password-room-lockout",
+        args: { failures: lockout.failures, seconds },
+      }
+      : {
+        type: "notice",
+        code: "password-lockout",
+        args: { address: lockout.address, failures: lockout.failures, seconds },
+      },
+  );
 }
 
 /** Compares secrets without stopping at the first difference. */

@@ -15,7 +15,9 @@ export type LeaveReason =
   | "flooding"
   | "too-slow"
   | "timed-out"
-  | "connection-lost";
+  | "connection-lost"
+  /** The server was full: a newcomer took the seat of this silent watcher. */
+  | "room-full";
 
 /** Every leave reason, for validation and catalogue tests. */
 export const LEAVE_REASONS: readonly LeaveReason[] = [
@@ -25,10 +27,11 @@ export const LEAVE_REASONS: readonly LeaveReason[] = [
   "too-slow",
   "timed-out",
   "connection-lost",
+  "room-full",
 ];
 
 /** Why a name was refused as malformed. */
-export type NameProblem = "empty" | "too-long" | "characters";
+export type NameProblem = "empty" | "too-long" | "characters" | "start";
 
 /**
  * Notices: something the server tells, with a code a client can translate
@@ -43,6 +46,16 @@ export type Notice =
   | { code: "muted"; args: { name: string } }
   | { code: "unmuted"; args: { name: string } }
   | { code: "address-banned"; args: { address: string } }
+  /** To the host: wrong passwords from one address locked it out. */
+  | {
+    code: "password-lockout";
+    args: { address: string; failures: number; seconds: number };
+  }
+  /** To the host: too many wrong passwords in the room; everyone waits. */
+  | {
+    code: "password-room-lockout";
+    args: { failures: number; seconds: number };
+  }
   /** To the host: `/stop` with people connected; a second one shuts down. */
   | { code: "stop-confirm"; args: { count: number; seconds: number } }
   /** To the host: `stop` or `/quit`, which do not shut the room down. */
@@ -60,6 +73,8 @@ export type ErrorNotice =
   | { code: "password-first" }
   | { code: "wrong-password" }
   | { code: "password-timeout"; args: { seconds: number } }
+  /** Too many wrong passwords: no `/pass` is compared for `seconds`. */
+  | { code: "password-locked"; args: { seconds: number } }
   | { code: "flooding"; args: { burst: number; rate: number } }
   | { code: "muted" }
   | { code: "host-only-topic" }

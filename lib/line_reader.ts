@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type FramedLine, LineSplitter } from "./protocol.ts";
+import { type FramedLine, LineSplitter, TelnetFilter } from "./protocol.ts";
 
 /**
  * A partial line (no `\n` yet) from a client that has never sent a newline
@@ -35,8 +35,9 @@ export interface LineReaderOptions {
 
 /**
  * Reads `conn` until it ends, handing each line to `onLine`. Resolves with
- * `"ended"` when the peer closed (its unfinished last line delivered first)
- * or `"failed"` on a reset or a failed TLS handshake.
+ * `"ended"` when the peer closed (the unfinished last line of a client that
+ * never ended a line delivered first) or `"failed"` on a reset or a failed
+ * TLS handshake. Telnet commands are removed from what is read.
  *
  * @example
  * ```ts
@@ -58,12 +59,16 @@ export async function readLines(
   const splitter = new LineSplitter(options.maxLineBytes);
   let buffer = new Uint8Array(SMALL_READ_BUFFER_BYTES);
   let idleTimer: ReturnType<typeof setTimeout> | undefined;
+  const telnet = new TelnetFilter();
   let sentNewline = false;
-  const deliverPartial = () => {
+  // After a pause, a character cut in two by it waits for its other bytes;
+  // at the end, what is left is delivered as it is.
+  const deliverPartial = (atEnd: boolean) => {
     idleTimer = undefined;
-    const partial = splitter.flush();
+    const partial = splitter.flush(!atEnd);
     if (partial) options.onLine(partial);
   };
+  const deliverAfterPause = () => deliverPartial(false);
   try {
     while (!options.gone()) {
       const held = options.ready();
@@ -73,7 +78,10 @@ export async function readLines(
       options.onBytes();
       const filled = count === buffer.length;
       clearTimeout(idleTimer);
-      for (const event of splitter.push(buffer.subarray(0, count))) {
+      // Telnet's negotiation is removed before lines are split: it is
+      // bytes, not text, and may come in the middle of a line.
+      const bytes = telnet.strip(buffer.subarray(0, count));
+      for (const event of splitter.push(bytes)) {
         if (event.kind === "line") sentNewline = true;
         options.onLine(event);
       }
@@ -81,7 +89,7 @@ export async function readLines(
       // client). One that does is waited for: under load, a pause in the
       // middle of its line must not cut the line in two.
       if (!sentNewline && splitter.pendingBytes > 0) {
-        idleTimer = setTimeout(deliverPartial, IDLE_FLUSH_MS);
+        idleTimer = setTimeout(deliverAfterPause, IDLE_FLUSH_MS);
       }
       if (filled && buffer.length < LARGE_READ_BUFFER_BYTES) {
         buffer = new Uint8Array(LARGE_READ_BUFFER_BYTES);
@@ -94,7 +102,9 @@ export async function readLines(
     return "failed";
   }
   clearTimeout(idleTimer);
-  // A client that never sends "\n" still has its last words delivered.
-  if (!options.gone()) deliverPartial();
+  // A client that never ends a line still has its last words delivered.
+  // One that does and closes in the middle of a line was cut off (killed,
+  // say): its unfinished line is dropped, not said for it.
+  if (!options.gone() && !sentNewline) deliverPartial(true);
   return "ended";
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { type AddressRange, parseAddressRange } from "./address_range.ts";
 import type { Member, MemberState, Room } from "./room.ts";
 
 /**
@@ -20,6 +21,8 @@ import type { Member, MemberState, Room } from "./room.ts";
 export class Moderation {
   readonly #room: Room;
   readonly #bannedAddresses = new Set<string>();
+  /** Ranges banned with `/ban 192.168.1.0/28` (or one address typed as such). */
+  readonly #bannedRanges: AddressRange[] = [];
   readonly #mutedAddresses = new Set<string>();
 
   constructor(room: Room) {
@@ -28,7 +31,8 @@ export class Moderation {
 
   /** True when connections from `address` are refused. */
   isBanned(address: string): boolean {
-    return this.#bannedAddresses.has(address);
+    return this.#bannedAddresses.has(address) ||
+      this.#bannedRanges.some((range) => range.contains(address));
   }
 
   /** True when newcomers from `address` start muted. */
@@ -44,9 +48,15 @@ export class Moderation {
 
   /**
    * Disconnects a member and everyone else from its address, and refuses
-   * that address until the server stops.
+   * that address until the server stops. Given an address or a range
+   * (`192.168.1.0/28`, `fe80::/64`) rather than a name, does the same for
+   * every address in it: one machine can hold many addresses.
    */
   ban(host: Member, name: string): void {
+    const typed = name.trim();
+    if (/[./:]/.test(typed) && !this.#room.find(typed)) {
+      return this.#banRange(host, typed);
+    }
     const target = this.#target(host, name, "ban");
     if (!target) return;
     const address = target.address;
@@ -64,6 +74,25 @@ export class Moderation {
       type: "notice",
       code: "address-banned",
       args: { address },
+    });
+  }
+
+  #banRange(host: Member, typed: string): void {
+    const range = parseAddressRange(typed);
+    if (!range) {
+      return this.#room.tellError(host, {
+        code: "usage",
+        args: { command: "ban" },
+      });
+    }
+    this.#bannedRanges.push(range);
+    for (const other of this.#room.connectedWhere((a) => range.contains(a))) {
+      this.#room.remove(other, "banned");
+    }
+    this.#room.tell(host, {
+      type: "notice",
+      code: "address-banned",
+      args: { address: range.text },
     });
   }
 

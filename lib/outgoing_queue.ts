@@ -22,8 +22,25 @@ export const BACKLOG_BYTES = 64 * 1024;
 const COPY_BELOW_BYTES = 16 * 1024;
 
 /**
+ * An address whose connection was dropped as too slow is not counted as
+ * behind for this long: it cannot hold the room again meanwhile, and its
+ * connections are dropped by the queue limit or the stall rule as usual.
+ */
+export const SLOW_ADDRESS_PENALTY_MS = 60_000;
+
+/**
  * Counts the connections that are behind: holds reading once a quarter of
  * them are, until none is.
+ *
+ * Connections from one address count once: when the room holds several
+ * addresses, the behind connections must also come from at least two of
+ * them, and from a quarter of the addresses, so that one machine opening
+ * many connections that never read cannot pause everyone else. In a room
+ * where every connection comes from one address (a test on loopback, a
+ * room behind one NAT), the rule is the connection count alone, as before.
+ * In a room with several addresses, an address
+ * {@linkcode FlowControl.penalize}d for dropping a too-slow reader is not
+ * counted at all for {@linkcode SLOW_ADDRESS_PENALTY_MS}.
  *
  * @example
  * ```ts
@@ -35,13 +52,22 @@ const COPY_BELOW_BYTES = 16 * 1024;
  * ```
  */
 export class FlowControl {
-  #behind = 0;
+  /** Connections behind, by address, penalised ones included. */
+  readonly #behindByAddress = new Map<string, number>();
+  /** Until when (performance.now()) an address is not counted. */
+  readonly #penalisedUntil = new Map<string, number>();
   #resume: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   readonly #connectionCount: () => number;
+  readonly #addressCount: () => number;
 
-  constructor(connectionCount: () => number) {
+  /**
+   * `connectionCount`: connections in the room; `addressCount`: different
+   * addresses among them (1 when not told).
+   */
+  constructor(connectionCount: () => number, addressCount?: () => number) {
     this.#connectionCount = connectionCount;
+    this.#addressCount = addressCount ?? (() => 1);
   }
 
   /** While reading is held, a promise that settles when it resumes. */
@@ -50,12 +76,56 @@ export class FlowControl {
   }
 
   /** A connection fell behind (+1), or caught up or left (-1). */
-  behind(change: 1 | -1): void {
-    this.#behind += change;
-    const count = this.#connectionCount();
-    if (!this.#resume && this.#behind >= 2 && this.#behind * 4 >= count) {
-      this.#resume = new Promise((resolve) => this.#wake = resolve);
-    } else if (this.#resume && this.#behind === 0) {
+  behind(change: 1 | -1, address = ""): void {
+    const count = (this.#behindByAddress.get(address) ?? 0) + change;
+    if (count > 0) this.#behindByAddress.set(address, count);
+    else this.#behindByAddress.delete(address);
+    this.#decide();
+  }
+
+  /**
+   * A connection from `address` was dropped as too slow: for
+   * {@linkcode SLOW_ADDRESS_PENALTY_MS}, none of its connections counts as
+   * behind (and if they alone held the room, it resumes).
+   */
+  penalize(address: string, now = performance.now()): void {
+    if (this.#penalisedUntil.size >= 1024) {
+      for (const [other, until] of this.#penalisedUntil) {
+        if (until <= now) this.#penalisedUntil.delete(other);
+      }
+    }
+    this.#penalisedUntil.set(address, now + SLOW_ADDRESS_PENALTY_MS);
+    this.#decide();
+  }
+
+  #decide(): void {
+    const roomAddresses = Math.max(1, this.#addressCount());
+    // Penalties only tell addresses apart: where everyone comes from one,
+    // they would stop flow control for the honest readers too.
+    const now = roomAddresses > 1 && this.#penalisedUntil.size > 0
+      ? performance.now()
+      : 0;
+    let behind = 0;
+    let addresses = 0;
+    for (const [address, count] of this.#behindByAddress) {
+      const until = now > 0 ? this.#penalisedUntil.get(address) : undefined;
+      if (until !== undefined) {
+        if (until > now) continue;
+        this.#penalisedUntil.delete(address);
+      }
+      behind += count;
+      addresses++;
+    }
+    if (!this.#resume) {
+      const connections = this.#connectionCount();
+      if (
+        behind >= 2 && behind * 4 >= connections &&
+        addresses >= Math.min(2, roomAddresses) &&
+        addresses * 4 >= roomAddresses
+      ) {
+        this.#resume = new Promise((resolve) => this.#wake = resolve);
+      }
+    } else if (behind === 0) {
       // Held until every reader caught up: the slowest one still reading
       // sets the pace, instead of falling further behind each time.
       this.#wake!();
@@ -102,6 +172,8 @@ export class OutgoingQueue {
   readonly #conn: Deno.Conn;
   readonly #limitBytes: number;
   readonly #flow: FlowControl;
+  /** The peer's address, as the flow control counts it. */
+  readonly #address: string;
   #runs: QueuedRun[] = [];
   #queuedBytes = 0;
   /** Bytes handed to the socket whose write has not finished yet. */
@@ -117,13 +189,21 @@ export class OutgoingQueue {
   #stopped = false;
   /** Dropped as too slow: no longer counted by the flow control. */
   #released = false;
+  /** No write progress for a sweep: not counted by the flow control. */
+  #notReading = false;
   /** Settles when the writer ends: drained after close, aborted, or failed. */
   readonly done: Promise<WriterEnd>;
 
-  constructor(conn: Deno.Conn, limitBytes: number, flow: FlowControl) {
+  constructor(
+    conn: Deno.Conn,
+    limitBytes: number,
+    flow: FlowControl,
+    address = "",
+  ) {
     this.#conn = conn;
     this.#limitBytes = limitBytes;
     this.#flow = flow;
+    this.#address = address;
     this.done = this.#writeLoop();
   }
 
@@ -194,18 +274,29 @@ export class OutgoingQueue {
     ) {
       this.#writesDoneAtSweep = this.#writesDone;
       this.#sweepsWithoutProgress = 0;
+      if (this.#notReading) {
+        this.#notReading = false;
+        this.#updateBehind();
+      }
       return false;
+    }
+    // A peer whose write has not moved for a whole sweep has stopped
+    // reading: it no longer holds the room (flow control waits only for
+    // readers that are reading), and is dropped at `stalledMs`.
+    if (!this.#notReading) {
+      this.#notReading = true;
+      this.#updateBehind();
     }
     return ++this.#sweepsWithoutProgress * sweepMs >= stalledMs;
   }
 
   /** Behind: more than the backlog queued or being written. */
   #updateBehind(): void {
-    const behind = !this.#stopped && !this.#released &&
+    const behind = !this.#stopped && !this.#released && !this.#notReading &&
       this.#queuedBytes + this.#writingBytes > BACKLOG_BYTES;
     if (behind === this.#behind) return;
     this.#behind = behind;
-    this.#flow.behind(behind ? 1 : -1);
+    this.#flow.behind(behind ? 1 : -1, this.#address);
   }
 
   async #writeLoop(): Promise<WriterEnd> {

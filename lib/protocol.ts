@@ -18,17 +18,31 @@ export const MAX_NAME_LENGTH = 24;
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
+const NUL = 0x00;
 
 /** One event produced by {@linkcode LineSplitter}. */
 export type FramedLine =
   | { kind: "line"; bytes: Uint8Array }
   | { kind: "oversize"; limitBytes: number };
 
+// The first size of the buffer holding an unfinished line; it doubles as
+// the line grows, up to the line limit.
+const PENDING_FIRST_BYTES = 256;
+// A buffer grown past this is freed once its line is complete, so a
+// connection that once sent a long line in pieces does not keep it.
+const PENDING_KEPT_BYTES = 1024;
+
 /**
- * Splits a byte stream into lines ending in `\n` (a `\r` before it is
- * dropped). A line longer than the limit is reported once as `oversize` and
- * the rest of it is skipped without being buffered, so memory per connection
- * stays under the limit whatever a client sends.
+ * Splits a byte stream into lines. A line ends with `\n`, `\r\n`, `\r`
+ * alone, or `\r` followed by NUL (as telnet sends it); a `\r\n` or `\r` NUL
+ * split between two chunks is still one line end. A line longer than the
+ * limit is reported once as `oversize` and the rest of it is skipped without
+ * being buffered.
+ *
+ * An unfinished line is held in one buffer, grown by doubling up to the
+ * limit and freed (or kept, if small) once the line is complete, so the
+ * memory a connection holds is at most its line limit, however the bytes
+ * arrive (one per read included).
  *
  * @example Split two chunks into lines
  * ```ts
@@ -41,9 +55,12 @@ export type FramedLine =
  * ```
  */
 export class LineSplitter {
-  #pending: Uint8Array[] = [];
+  #pending: Uint8Array | undefined;
   #pendingBytes = 0;
   #discarding = false;
+  // The last line ended with "\r": a "\n" or NUL right after it belongs to
+  // that line end.
+  #afterCarriageReturn = false;
   readonly #maxLineBytes: number;
 
   /** @param maxLineBytes longest line accepted, without its line ending */
@@ -51,82 +68,236 @@ export class LineSplitter {
     this.#maxLineBytes = maxLineBytes;
   }
 
-  /** Bytes of an unfinished line held back, waiting for its `\n`. */
+  /** Bytes of an unfinished line held back, waiting for its line end. */
   get pendingBytes(): number {
     return this.#pendingBytes;
+  }
+
+  /** Bytes allocated to hold the unfinished line (0 when none is held). */
+  get allocatedBytes(): number {
+    return this.#pending?.length ?? 0;
   }
 
   /** Feeds a chunk of bytes; returns the lines it completes, in order. */
   push(chunk: Uint8Array): FramedLine[] {
     const events: FramedLine[] = [];
+    const length = chunk.length;
     let start = 0;
-    while (start < chunk.length) {
-      const newline = chunk.indexOf(NEWLINE, start);
-      const end = newline === -1 ? chunk.length : newline;
+    if (this.#afterCarriageReturn && length > 0) {
+      this.#afterCarriageReturn = false;
+      if (chunk[0] === NEWLINE || chunk[0] === NUL) start = 1;
+    }
+    // The next "\n" and the next "\r" at or after `start` (length: none),
+    // each searched for again only once passed, so a chunk is scanned once.
+    let newline = -1;
+    let carriageReturn = -1;
+    while (start < length) {
+      if (newline < start) {
+        newline = chunk.indexOf(NEWLINE, start);
+        if (newline === -1) newline = length;
+      }
+      if (carriageReturn < start) {
+        carriageReturn = chunk.indexOf(CARRIAGE_RETURN, start);
+        if (carriageReturn === -1) carriageReturn = length;
+      }
+      const end = newline < carriageReturn ? newline : carriageReturn;
       if (!this.#discarding) {
-        // A line ending in "\r\n" holds one byte more than its text until
-        // the "\r" is dropped, so allow that byte here and check again below.
-        if (this.#pendingBytes + (end - start) > this.#maxLineBytes + 1) {
-          this.#reset();
+        if (this.#pendingBytes + (end - start) > this.#maxLineBytes) {
+          this.#release();
           this.#discarding = true;
           events.push({ kind: "oversize", limitBytes: this.#maxLineBytes });
-        } else if (end > start) {
+        } else if (end === length) {
+          this.#hold(chunk, start, end);
+        } else if (this.#pendingBytes === 0) {
           // Copy: the caller may reuse its read buffer for the next chunk.
-          this.#pending.push(chunk.slice(start, end));
-          this.#pendingBytes += end - start;
-        }
-      }
-      if (newline === -1) break;
-      if (this.#discarding) {
-        this.#discarding = false;
-      } else {
-        const line = stripCarriageReturn(this.#take());
-        if (line.length > this.#maxLineBytes) {
-          events.push({ kind: "oversize", limitBytes: this.#maxLineBytes });
+          events.push({ kind: "line", bytes: chunk.slice(start, end) });
         } else {
-          events.push({ kind: "line", bytes: line });
+          this.#hold(chunk, start, end);
+          events.push({ kind: "line", bytes: this.#take(this.#pendingBytes) });
         }
       }
-      start = newline + 1;
+      if (end === length) break;
+      this.#discarding = false;
+      start = end + 1;
+      if (end === carriageReturn) {
+        if (start === length) {
+          this.#afterCarriageReturn = true;
+        } else if (chunk[start] === NEWLINE || chunk[start] === NUL) {
+          start++;
+        }
+      }
     }
     return events;
   }
 
   /**
    * Returns the unfinished line held back, if any, and forgets it. Used when
-   * the connection closes or goes quiet, for clients that never send `\n`.
+   * the connection closes or goes quiet, for clients that never end a line.
+   * With `keepIncompleteCharacter` (a pause, not the end), the first bytes
+   * of a UTF-8 character cut off at the end of the line stay held, to begin
+   * the next line, instead of becoming U+FFFD.
    */
-  flush(): FramedLine | undefined {
+  flush(keepIncompleteCharacter = false): FramedLine | undefined {
     if (this.#discarding) {
       this.#discarding = false;
       return undefined;
     }
     if (this.#pendingBytes === 0) return undefined;
-    // A trailing "\r" here would be half of a "\r\n" still on its way.
-    const line = stripCarriageReturn(this.#take());
-    return line.length > this.#maxLineBytes
-      ? { kind: "oversize", limitBytes: this.#maxLineBytes }
-      : { kind: "line", bytes: line };
+    const count = keepIncompleteCharacter
+      ? this.#pendingBytes -
+        incompleteCharacterBytes(this.#pending!, this.#pendingBytes)
+      : this.#pendingBytes;
+    if (count === 0) return undefined;
+    return { kind: "line", bytes: this.#take(count) };
   }
 
-  #take(): Uint8Array {
-    const line = this.#pending.length === 1
-      ? this.#pending[0]
-      : concatBytes(this.#pending, this.#pendingBytes);
-    this.#reset();
+  /** Appends `chunk[start, end)` to the unfinished line. */
+  #hold(chunk: Uint8Array, start: number, end: number): void {
+    const needed = this.#pendingBytes + (end - start);
+    if (needed === 0) return;
+    let pending = this.#pending;
+    if (pending === undefined || pending.length < needed) {
+      let size = pending?.length || PENDING_FIRST_BYTES;
+      while (size < needed) size *= 2;
+      // The line limit is the most a line can hold.
+      const grown = new Uint8Array(Math.min(size, this.#maxLineBytes));
+      if (pending) grown.set(pending.subarray(0, this.#pendingBytes));
+      this.#pending = pending = grown;
+    }
+    pending.set(chunk.subarray(start, end), this.#pendingBytes);
+    this.#pendingBytes = needed;
+  }
+
+  /** Takes the first `count` held bytes as a line of their own. */
+  #take(count: number): Uint8Array {
+    const pending = this.#pending!;
+    const line = pending.slice(0, count);
+    const rest = this.#pendingBytes - count;
+    if (rest > 0) {
+      pending.copyWithin(0, count, this.#pendingBytes);
+      this.#pendingBytes = rest;
+    } else {
+      this.#pendingBytes = 0;
+      if (pending.length > PENDING_KEPT_BYTES) this.#pending = undefined;
+    }
     return line;
   }
 
-  #reset(): void {
-    this.#pending = [];
+  #release(): void {
     this.#pendingBytes = 0;
+    if ((this.#pending?.length ?? 0) > PENDING_KEPT_BYTES) {
+      this.#pending = undefined;
+    }
   }
 }
 
-function stripCarriageReturn(line: Uint8Array): Uint8Array {
-  return line[line.length - 1] === CARRIAGE_RETURN
-    ? line.subarray(0, line.length - 1)
-    : line;
+/**
+ * How many bytes at the end of `bytes[0, length)` are the beginning of a
+ * UTF-8 character whose other bytes have not arrived (0 to 3).
+ */
+function incompleteCharacterBytes(bytes: Uint8Array, length: number): number {
+  // Walk back over at most 3 continuation bytes (10xxxxxx) to a lead byte.
+  for (let back = 1; back <= 3 && back <= length; back++) {
+    const byte = bytes[length - back];
+    if ((byte & 0xc0) === 0x80) continue;
+    const needed = byte >= 0xf0 && byte <= 0xf4
+      ? 4
+      : byte >= 0xe0 && byte < 0xf0
+      ? 3
+      : byte >= 0xc2 && byte < 0xe0
+      ? 2
+      : 1;
+    return needed > back ? back : 0;
+  }
+  return 0;
+}
+
+const IAC = 0xff;
+const SB = 0xfa;
+const SE = 0xf0;
+const WILL = 0xfb;
+// The longest telnet subnegotiation skipped before reading resumes, so that
+// an IAC SB never followed by IAC SE cannot swallow a connection's input.
+const MAX_SUBNEGOTIATION_BYTES = 1024;
+
+/**
+ * Removes telnet commands from a byte stream, before it is split into lines
+ * and decoded: `IAC WILL/WONT/DO/DONT option`, `IAC SB ... IAC SE`, and
+ * `IAC` followed by any other byte (`IAC IAC`, a literal 0xFF, included:
+ * it is not UTF-8 anyway). None is answered. A command split between reads
+ * is still removed whole. Byte 0xFF never occurs in UTF-8, so text is never
+ * touched; and a `\r` or `\n` right after `IAC` or `IAC DO` ... is kept,
+ * so that stray 0xFF bytes cannot join two lines.
+ *
+ * @example
+ * ```ts
+ * import { TelnetFilter } from "./protocol.ts";
+ * const filter = new TelnetFilter();
+ * const bytes = new Uint8Array([0xff, 0xfb, 0x01, 0x68, 0x69]);
+ * filter.strip(bytes); // [0x68, 0x69] ("hi"), a view of `bytes`
+ * ```
+ */
+export class TelnetFilter {
+  // 0: text; 1: after IAC; 2: after IAC WILL/WONT/DO/DONT; 3: in a
+  // subnegotiation; 4: after IAC in a subnegotiation.
+  #state = 0;
+  #subnegotiationBytes = 0;
+
+  /**
+   * Returns `chunk` without its telnet commands: `chunk` itself when it has
+   * none, otherwise a view of its start, where the kept bytes were moved
+   * (the chunk is changed in place; no memory is allocated).
+   */
+  strip(chunk: Uint8Array): Uint8Array {
+    if (this.#state === 0) {
+      const first = chunk.indexOf(IAC);
+      if (first === -1) return chunk;
+      return chunk.subarray(0, this.#strip(chunk, first));
+    }
+    return chunk.subarray(0, this.#strip(chunk, 0));
+  }
+
+  #strip(chunk: Uint8Array, from: number): number {
+    let kept = from;
+    let state = this.#state;
+    for (let index = from; index < chunk.length; index++) {
+      const byte = chunk[index];
+      switch (state) {
+        case 0:
+          if (byte === IAC) state = 1;
+          else chunk[kept++] = byte;
+          break;
+        case 1:
+        case 2:
+          // A line end is never taken for a command's byte: stray 0xFF
+          // bytes (garbage, not telnet) must not join two lines.
+          if (byte === NEWLINE || byte === CARRIAGE_RETURN) {
+            chunk[kept++] = byte;
+            state = 0;
+          } else if (state === 2) {
+            state = 0;
+          } else if (byte >= WILL && byte !== IAC) {
+            state = 2;
+          } else if (byte === SB) {
+            state = 3;
+            this.#subnegotiationBytes = 0;
+          } else {
+            state = 0;
+          }
+          break;
+        default:
+          if (++this.#subnegotiationBytes > MAX_SUBNEGOTIATION_BYTES) {
+            state = 0;
+          } else if (state === 4) {
+            state = byte === SE ? 0 : 3;
+          } else if (byte === IAC) {
+            state = 4;
+          }
+      }
+    }
+    this.#state = state;
+    return kept;
+  }
 }
 
 /**
@@ -171,31 +342,52 @@ export function decodeLine(bytes: Uint8Array): string {
 const ESCAPE_SEQUENCE =
   // deno-lint-ignore no-control-regex -- matching control characters is the point
   /\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[\x20-\x7e]?/g;
-// C0 controls except tab, DEL, C1 controls, and the Unicode characters that
+// C0 controls except tab, DEL, C1 controls, the Unicode characters that
 // reorder text (bidi embeddings, overrides, isolates and marks), which could
-// make one user's line display as if it were someone else's.
+// make one user's line display as if it were someone else's, and U+FEFF (a
+// byte order mark, or an invisible zero-width space).
 const UNSAFE_CHARACTERS =
   // deno-lint-ignore no-control-regex -- matching control characters is the point
-  /[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-// The same characters, ESC among them (so every escape sequence), found once.
-const HAS_UNSAFE_CHARACTER =
-  // deno-lint-ignore no-control-regex -- matching control characters is the point
-  /[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+  /[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+// U+2028 and U+2029, which browsers and some terminals show as line breaks.
+const LINE_SEPARATORS = /[\u2028\u2029]/g;
+/** Combining marks kept on one character; more are dropped. */
+export const MAX_COMBINING_MARKS = 4;
+// Marks past the first few on one character (hundreds of them stack into a
+// smear over the lines around). U+200D (zero-width joiner) is not a mark:
+// emoji sequences keep it.
+const EXCESS_COMBINING_MARKS = new RegExp(
+  `(\\p{M}{${MAX_COMBINING_MARKS}})\\p{M}+`,
+  "gu",
+);
+// Any of the above, ESC among them (so every escape sequence), found at once.
+const HAS_UNSAFE_CHARACTER = new RegExp(
+  `[\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069\\ufeff]|\\p{M}{${
+    MAX_COMBINING_MARKS + 1
+  }}`,
+  "u",
+);
 
 /**
  * Removes everything that could change how a terminal shows text: ANSI
- * escape sequences, control characters (tab is kept) and bidi overrides.
+ * escape sequences, control characters (tab is kept), bidi overrides and
+ * U+FEFF; turns U+2028 and U+2029 (line and paragraph separators) into
+ * spaces; and keeps at most {@linkcode MAX_COMBINING_MARKS} combining marks
+ * on a character.
  *
  * @example
  * ```ts
  * import { sanitizeText } from "./protocol.ts";
  * sanitizeText("\x1b[31mred\x1b[0m\u202Eevil\x07"); // "redevil"
+ * sanitizeText("one\u2028two"); // "one two"
  * ```
  */
 export function sanitizeText(text: string): string {
-  // Most lines have nothing to remove: one scan says so.
+  // Most lines have nothing to change: one scan says so.
   if (!HAS_UNSAFE_CHARACTER.test(text)) return text;
-  return text.replace(ESCAPE_SEQUENCE, "").replace(UNSAFE_CHARACTERS, "");
+  // Marks are counted last: removing a character may join two runs.
+  return text.replace(ESCAPE_SEQUENCE, "").replace(UNSAFE_CHARACTERS, "")
+    .replace(LINE_SEPARATORS, " ").replace(EXCESS_COMBINING_MARKS, "$1");
 }
 
 // One character a name may hold: an ASCII letter or digit, `_`, `-`, or a
@@ -206,6 +398,9 @@ export function sanitizeText(text: string): string {
 const NAME_CHARACTER =
   /[A-Za-z0-9_\-\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u01BF\u01C4-\u024F]/;
 const NAME_PATTERN = new RegExp(`^${NAME_CHARACTER.source}+$`);
+// A name starts with a letter or a digit: `-`, `_` and `--help` are not
+// names (and look like options on a command line).
+const NAME_START = /^[\p{L}\p{Nd}]/u;
 const LETTER_OR_DIGIT = /[\p{L}\p{Nd}]/u;
 const COMBINING_MARKS = /\p{M}/gu;
 // Latin letters with a stroke or without a dot, which Unicode does not
@@ -273,9 +468,10 @@ export function nameKey(name: string): string {
 
 /**
  * Checks a requested name, once NFC-normalised. Returns why it is refused
- * (`empty`, `too-long`, `characters`; the catalogues say it in words), or
+ * (`empty`, `too-long`, `characters`, `start`; the catalogues say it in words), or
  * `undefined` when it is acceptable: 1 to 24 letters (with or without
- * accents, from the Latin alphabets), digits, `_` and `-`. Names never
+ * accents, from the Latin alphabets), digits, `_` and `-`, starting with a
+ * letter or a digit. Names never
  * contain spaces, colons or asterisks, so no user can make a line that looks
  * like a notice or another user's line.
  *
@@ -285,6 +481,7 @@ export function nameKey(name: string): string {
  * nameProblem("élodie"); // undefined
  * nameProblem("a b"); // "characters"
  * nameProblem("\u0430lice"); // "characters" (a Cyrillic а)
+ * nameProblem("--help"); // "start" (a name starts with a letter or digit)
  * ```
  */
 export function nameProblem(name: string): NameProblem | undefined {
@@ -292,6 +489,7 @@ export function nameProblem(name: string): NameProblem | undefined {
   if (normalized.length === 0) return "empty";
   if (normalized.length > MAX_NAME_LENGTH) return "too-long";
   if (!NAME_PATTERN.test(normalized)) return "characters";
+  if (!NAME_START.test(normalized)) return "start";
   return undefined;
 }
 
@@ -299,8 +497,8 @@ export function nameProblem(name: string): NameProblem | undefined {
  * Turns a user name from the environment (such as `$USER`) into a valid chat
  * name, or `undefined` when nothing usable is left. What a name cannot hold
  * is removed: an accented letter from outside the allowed blocks keeps its
- * base letter, and each run of other characters between two kept ones
- * becomes one `_`.
+ * base letter, each run of other characters between two kept ones becomes
+ * one `_`, and `_` and `-` before the first letter or digit are dropped.
  *
  * @example
  * ```ts
@@ -325,7 +523,7 @@ export function nameFromLogin(login: string | undefined): string | undefined {
       separated = true;
     }
   }
-  name = name.slice(0, MAX_NAME_LENGTH);
+  name = name.replace(/^[_-]+/, "").slice(0, MAX_NAME_LENGTH);
   return LETTER_OR_DIGIT.test(name) ? name : undefined;
 }
 

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { ErrorNotice, Notice, ServerEvent } from "./events.ts";
+import type { ErrorNotice, Notice, ServerEvent, WhoEntry } from "./events.ts";
 import { CATALOG_EN as CATALOG_KEYS } from "./catalog_en.ts";
 import { type Lang, type MessageKey, t } from "./i18n.ts";
 import { MAX_NAME_LENGTH } from "./protocol.ts";
@@ -85,11 +85,7 @@ export function noticeText(event: ServerEvent, lang: Lang): string {
     case "who":
       return t(lang, "who", {
         count: event.online.length,
-        names: event.online.map((entry) =>
-          entry.address === undefined
-            ? entry.name
-            : t(lang, "who.address", entry as { name: string; address: string })
-        ).join(", "),
+        names: whoNames(event.online, lang),
       }) +
         (event.watchers > 0
           ? t(
@@ -208,4 +204,32 @@ function usageOf(command: string, lang: Lang, fallback: string): string {
 function commandHelp(command: string, lang: Lang): string {
   const key = `command.${command}` as MessageKey;
   return key in CATALOG_KEYS ? t(lang, key) : "";
+}
+
+/**
+ * `/who`'s names. For the host, whose entries carry addresses, those from
+ * one address are grouped where the first of them stands, joined by `+`
+ * (`alice + bob (127.0.0.1)`), so that one machine holding many seats shows.
+ * Plain clients get no addresses: their line is unchanged.
+ */
+function whoNames(online: readonly WhoEntry[], lang: Lang): string {
+  const groups = new Map<string, string[]>();
+  const shown: (string | { address: string; names: string[] })[] = [];
+  for (const { name, address } of online) {
+    if (address === undefined) {
+      shown.push(name);
+    } else if (groups.has(address)) {
+      groups.get(address)!.push(name);
+    } else {
+      const names = [name];
+      groups.set(address, names);
+      shown.push({ address, names });
+    }
+  }
+  return shown.map((item) =>
+    typeof item === "string" ? item : t(lang, "who.address", {
+      name: item.names.join(" + "),
+      address: item.address,
+    })
+  ).join(", ");
 }

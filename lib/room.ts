@@ -22,11 +22,18 @@ import type {
 } from "./events.ts";
 import {
   DEFAULT_FLOOD_LIMITS,
+  FLOOD_MEMORY_MS,
   FloodBucket,
   type FloodLimits,
 } from "./flood.ts";
 import { Moderation } from "./moderation.ts";
+import {
+  DEFAULT_PASSWORD_LIMITS,
+  PasswordGuard,
+  type PasswordLimits,
+} from "./password_guard.ts";
 import { OutgoingEvent } from "./outgoing.ts";
+import { newRoomShare, RoomRate, type RoomShare } from "./room_rate.ts";
 import {
   nameKey,
   nameProblem,
@@ -77,6 +84,12 @@ export interface MemberState extends Member {
   passwordGiven: boolean;
   muted: boolean;
   readonly flood: FloodBucket;
+  /** When it arrived or last sent a line (not a `/ping`), on the room's clock. */
+  lastLineAt: number;
+  /** Its recent share of the room's lines (`--room-rate`). */
+  readonly roomShare: RoomShare;
+  /** When the room's ceiling last refused one of its lines. */
+  roomRefusedAt: number;
 }
 
 /** How long a wrong password waits before its refusal, to slow guessing. */
@@ -106,6 +119,10 @@ export interface RoomOptions {
   now?: () => number;
   /** Delay before a wrong password is refused (default 1 s). */
   wrongPasswordDelayMs?: number;
+  /** Lines per second the whole room accepts (`--room-rate`); 0 or unset: no ceiling. */
+  roomRate?: number;
+  /** Lock-outs after wrong passwords, per address and for the room. */
+  passwordLimits?: PasswordLimits;
 }
 
 /**
@@ -158,16 +175,24 @@ export class Room {
   readonly #password: string | undefined;
   readonly #floodLimits: FloodLimits;
   readonly #now: () => number;
+  readonly #roomRate: RoomRate;
   /** Wait before a wrong password is refused, in ms. */
   readonly wrongPasswordDelayMs: number;
+  /** Wrong passwords counted per address and for the room (`door.ts`). */
+  readonly passwordGuard: PasswordGuard;
 
   constructor(options: RoomOptions = {}) {
     this.#onStop = options.onStop ?? (() => {});
     this.#password = options.password || undefined;
     this.#floodLimits = options.flood ?? DEFAULT_FLOOD_LIMITS;
     this.#now = options.now ?? (() => performance.now());
+    this.#roomRate = new RoomRate(options.roomRate ?? 0, this.#now());
     this.wrongPasswordDelayMs = options.wrongPasswordDelayMs ??
       WRONG_PASSWORD_DELAY_MS;
+    this.passwordGuard = new PasswordGuard(
+      options.passwordLimits ?? DEFAULT_PASSWORD_LIMITS,
+      this.#now,
+    );
   }
 
   /** Names of everyone present, in order of arrival. */
@@ -274,6 +299,13 @@ export class Room {
     for (const member of this.#audience) member.peer.send(event);
   }
 
+  /** Says something to the host at its console, when it is in the room. */
+  tellHost(body: EventBody): void {
+    for (const member of this.#members) {
+      if (member.isHost) this.tell(member, body);
+    }
+  }
+
   /** Says something to one member only. */
   tell(member: Member, body: EventBody): void {
     (member as MemberState).peer.send(this.eventFor(body));
@@ -305,6 +337,7 @@ export class Room {
     if (trimmed === "") return;
     // Heartbeat: answered, never counted, never joins.
     if (trimmed.toLowerCase() === "/ping") return this.ping(state);
+    state.lastLineAt = this.#now();
     if (state.isHost && trimmed === "stop") {
       return this.tell(state, {
         type: "notice",
@@ -344,6 +377,7 @@ export class Room {
     if (!state.present && !state.waiting) return;
     const text = sanitizeText(rawText);
     if (text.trim() === "") return;
+    state.lastLineAt = this.#now();
     if (!this.#withinFloodLimit(state)) return;
     if (state.waiting) {
       if (!handleAtDoor(this, state, "/join", "/join")) return;
@@ -372,9 +406,30 @@ export class Room {
 
   /** Everyone connected from `address`: present, watching or at the door. */
   connectedFrom(address: string): Member[] {
+    return this.connectedWhere((other) => other === address);
+  }
+
+  /** Everyone connected from an address that passes `test`. */
+  connectedWhere(test: (address: string) => boolean): Member[] {
     return [...this.#members, ...this.#waiting].filter((other) =>
-      other.address === address
+      other.address !== undefined && test(other.address)
     );
+  }
+
+  /**
+   * The connection to make room for a newcomer when the server is full: of
+   * those that have not joined (watching, or at the door), the one that has
+   * sent nothing for longest, if that is at least `minSilenceMs`; members
+   * who joined are never chosen. `undefined` when there is none.
+   */
+  longestSilentWaiting(minSilenceMs: number): Member | undefined {
+    const latest = this.#now() - minSilenceMs;
+    let chosen: MemberState | undefined;
+    for (const state of this.#waiting) {
+      if (state.isHost || state.lastLineAt > latest) continue;
+      if (!chosen || state.lastLineAt < chosen.lastLineAt) chosen = state;
+    }
+    return chosen;
   }
 
   /** Renames a member, or tells it why not. */
@@ -594,6 +649,9 @@ export class Room {
       passwordGiven: false,
       muted: address !== undefined && this.moderation.isMutedAddress(address),
       flood: new FloodBucket(this.#floodLimits, this.#now()),
+      lastLineAt: this.#now(),
+      roomShare: newRoomShare(this.#now()),
+      roomRefusedAt: -Infinity,
     };
   }
 
@@ -602,7 +660,9 @@ export class Room {
     if (state.isHost) return true;
     switch (state.flood.take(this.#now())) {
       case "pass":
-        return true;
+        // The line that joins is not held to the room's ceiling: a class
+        // arriving at once must all get in.
+        return state.waiting || this.#withinRoomRate(state);
       case "warn":
         // One warning per burst of refusals, not one per refused line.
         this.tellError(state, {
@@ -619,6 +679,29 @@ export class Room {
       case "refuse":
         return false;
     }
+  }
+
+  /**
+   * The room's ceiling (`--room-rate`): the heaviest senders are refused
+   * first; a refused sender gets the flood warning once per episode.
+   */
+  #withinRoomRate(state: MemberState): boolean {
+    const now = this.#now();
+    if (this.#roomRate.take(state.roomShare, now, this.#members.size)) {
+      return true;
+    }
+    const warn = now - state.roomRefusedAt > FLOOD_MEMORY_MS;
+    state.roomRefusedAt = now;
+    if (warn) {
+      this.tellError(state, {
+        code: "flooding",
+        args: {
+          burst: this.#floodLimits.burst,
+          rate: this.#floodLimits.perSecond,
+        },
+      });
+    }
+    return false;
   }
 
   #tellMuted(state: MemberState): void {

@@ -17,7 +17,9 @@ import { type Lang, t } from "./i18n.ts";
 import { Renderings } from "./outgoing.ts";
 import { FlowControl } from "./outgoing_queue.ts";
 import { MAX_LINE_BYTES, sanitizeText } from "./protocol.ts";
+import { DEFAULT_PASSWORD_LIMITS } from "./password_guard.ts";
 import { type FloodLimits, Room } from "./room.ts";
+import { serverContext, TlsServerConn } from "./tls_server.ts"; // issue 14 item 1
 
 export { IDLE_FLUSH_MS } from "./line_reader.ts";
 export { BACKLOG_BYTES } from "./outgoing_queue.ts";
@@ -49,6 +51,13 @@ export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 60_000;
  */
 export const STALLED_WRITE_MS = 5_000;
 
+/**
+ * When the server is full, a newcomer takes the seat of the connection that
+ * has not joined and has sent nothing for longest, if that is at least this
+ * long (issue 14).
+ */
+export const DEFAULT_DISPLACE_AFTER_MS = 10_000;
+
 /** How often deadlines are checked. */
 const SWEEP_INTERVAL_MS = 1000;
 
@@ -75,10 +84,22 @@ export interface ServerOptions {
   maxLineBytes?: number;
   /** Wait before a wrong password is refused, in ms. */
   wrongPasswordDelayMs?: number;
+  /**
+   * Wrong passwords an address may give before it is locked out (default
+   * 5); 0 turns lock-outs and the room-wide cap off.
+   */
+  passwordTries?: number;
   /** Password newcomers must send with `/pass`. */
   password?: string;
   /** Flood control for clients. */
   flood?: FloodLimits;
+  /** Lines per second the whole room accepts (`--room-rate`); 0: no ceiling. */
+  roomRate?: number;
+  /**
+   * When full, a watcher silent this long (ms) makes way for a newcomer
+   * (default {@linkcode DEFAULT_DISPLACE_AFTER_MS}).
+   */
+  displaceAfterMs?: number;
   /** Serve TLS with this certificate and key (PEM) instead of plain TCP. */
   tls?: { cert: string; key: string };
   /** Language of plain-text clients and of errors (default English). */
@@ -112,7 +133,13 @@ export class ChatServer {
   readonly #options: ServerOptions;
   readonly #connections = new Set<Connection>();
   readonly #perAddress = new Map<string, number>();
-  readonly #flow = new FlowControl(() => this.#connections.size);
+  /** Connections told to make way for a newcomer, until their socket closes. */
+  readonly #displaced = new Set<Connection>();
+  // Connections from one address count once toward pausing senders.
+  readonly #flow = new FlowControl(
+    () => this.#connections.size,
+    () => this.#perAddress.size,
+  );
   readonly #renderings = new Renderings();
   readonly #lang: Lang;
   readonly #connectionSettings: ConnectionSettings;
@@ -122,6 +149,8 @@ export class ChatServer {
   readonly #bugsLogged = new Set<string>();
   #resolveStopped!: () => void;
   #stopping = false;
+  /** With `--tls`: the certificate, for each connection's handshake. */
+  #tlsContext: ReturnType<typeof serverContext> | undefined;
 
   private constructor(
     listener: Deno.Listener<Deno.Conn, Deno.NetAddr>,
@@ -134,7 +163,13 @@ export class ChatServer {
       onStop: () => void this.shutdown(),
       password: options.password,
       flood: options.flood,
+      roomRate: options.roomRate,
       wrongPasswordDelayMs: options.wrongPasswordDelayMs,
+      passwordLimits: {
+        ...DEFAULT_PASSWORD_LIMITS,
+        triesPerAddress: options.passwordTries ??
+          DEFAULT_PASSWORD_LIMITS.triesPerAddress,
+      },
     });
     this.#connectionSettings = {
       room: this.room,
@@ -159,10 +194,20 @@ export class ChatServer {
         port: options.port,
         transport: "tcp" as const,
       };
-      const listener = options.tls
-        ? Deno.listenTls({ ...where, ...options.tls })
-        : Deno.listen(where);
-      return new ChatServer(listener, options);
+      // Issue 14 item 1 (begin): TLS runs over plain TCP sockets that chat
+      // owns (lib/tls_server.ts), so that any connection can be closed. The
+      // certificate and key are checked as Deno.listenTls checks them.
+      if (options.tls) {
+        Deno.listenTls({ hostname: "127.0.0.1", port: 0, ...options.tls })
+          .close();
+      }
+      const listener = Deno.listen(where);
+      const server = new ChatServer(listener, options);
+      if (options.tls) {
+        server.#tlsContext = serverContext(options.tls.cert, options.tls.key);
+      }
+      return server;
+      // Issue 14 item 1 (end).
     } catch (error) {
       throw new ServerError(listenProblem(error, options));
     }
@@ -240,6 +285,16 @@ export class ChatServer {
         await new Promise((resolve) => setTimeout(resolve, 50));
         continue;
       }
+      // Issue 14 item 1: the TLS handshake has its deadline in every room
+      // (--handshake-timeout, or its default when 0), and the socket is
+      // closed at it however far the handshake got.
+      if (this.#tlsContext) {
+        conn = new TlsServerConn(
+          conn as Deno.TcpConn,
+          this.#tlsContext,
+          this.#options.handshakeTimeoutMs || DEFAULT_HANDSHAKE_TIMEOUT_MS,
+        ) as unknown as Deno.Conn;
+      }
       const address = (conn.remoteAddr as Deno.NetAddr).hostname;
       const fromAddress = this.#perAddress.get(address) ?? 0;
       const maxPerAddress = this.#options.maxPerAddress ??
@@ -249,7 +304,14 @@ export class ChatServer {
         continue;
       }
       const maxClients = this.#options.maxClients;
-      if (maxClients > 0 && this.#connections.size >= maxClients) {
+      // Issue 14 item 5 (begin): a full room makes way for a newcomer.
+      if (
+        maxClients > 0 &&
+        this.#connections.size - this.#displaced.size >= maxClients &&
+        !((maxPerAddress <= 0 || fromAddress < maxPerAddress) &&
+          this.#displaceSilentWatcher())
+      ) {
+        // Issue 14 item 5 (end).
         this.#refuse(conn, {
           type: "error",
           code: "full",
@@ -274,6 +336,7 @@ export class ChatServer {
           this.#connectionSettings,
           () => {
             this.#connections.delete(connection);
+            this.#displaced.delete(connection); // issue 14 item 5
             const left = (this.#perAddress.get(address) ?? 1) - 1;
             if (left > 0) this.#perAddress.set(address, left);
             else this.#perAddress.delete(address);
@@ -288,6 +351,28 @@ export class ChatServer {
       }
       this.#connections.add(connection);
     }
+  }
+
+  /**
+   * Issue 14 item 5: the server is full; the connection that has not joined
+   * and has been silent longest (`Room.longestSilentWaiting`) is told why
+   * and closed, and stops counting toward `--max-clients` at once. False
+   * when there is none to displace.
+   */
+  #displaceSilentWatcher(): boolean {
+    const member = this.room.longestSilentWaiting(
+      this.#options.displaceAfterMs ?? DEFAULT_DISPLACE_AFTER_MS,
+    );
+    if (!member) return false;
+    for (const connection of this.#connections) {
+      if (connection.member !== member || this.#displaced.has(connection)) {
+        continue;
+      }
+      this.#displaced.add(connection);
+      this.room.remove(member, "room-full");
+      return true;
+    }
+    return false;
   }
 
   /**
@@ -384,9 +469,16 @@ function oneLineMessage(error: unknown): string {
 
 /** Sends one line to a connection we will not serve, then closes it. */
 async function refuse(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  // Issue 14 item 1: the farewell never waits longer than the close grace
+  // period (a TLS one waits for the handshake; a peer may never read).
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    await conn.write(bytes);
+    await Promise.race([
+      conn.write(bytes),
+      new Promise((resolve) => timer = setTimeout(resolve, CLOSE_GRACE_MS)),
+    ]);
   } catch { /* it is going away anyway */ }
+  clearTimeout(timer);
   try {
     conn.close();
   } catch { /* already closed */ }

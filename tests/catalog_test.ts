@@ -152,6 +152,7 @@ function expectedKeys(): string[] {
     "empty": true,
     "too-long": true,
     "characters": true,
+    "start": true,
   };
   for (const problem of Object.keys(problems)) keys.push(`name.${problem}`);
   for (const command of COMMANDS.keys()) {
@@ -175,8 +176,8 @@ for (const lang of LANGS) {
 }
 
 Deno.test("the code lists are the ones of lib/events.ts", () => {
-  assert.equal(NOTICE_CODES.length, 10);
-  assert.equal(ERROR_CODES.length, 27);
+  assert.equal(NOTICE_CODES.length, 12);
+  assert.equal(ERROR_CODES.length, 28);
   assert.ok(NOTICE_CODES.includes("greeting"));
   assert.ok(ERROR_CODES.includes("password-timeout"));
   assert.deepEqual(
@@ -188,6 +189,7 @@ Deno.test("the code lists are the ones of lib/events.ts", () => {
       "too-slow",
       "timed-out",
       "connection-lost",
+      "room-full",
     ],
   );
 });

@@ -57,6 +57,8 @@ const NOTICE_CODE_SET: Record<NoticeCode, true> = {
   "muted": true,
   "unmuted": true,
   "address-banned": true,
+  "password-lockout": true,
+  "password-room-lockout": true,
   "stop-confirm": true,
   "how-to-stop": true,
 };
@@ -74,6 +76,7 @@ const ERROR_CODE_SET: Record<ErrorCode, true> = {
   "password-first": true,
   "wrong-password": true,
   "password-timeout": true,
+  "password-locked": true,
   "flooding": true,
   "muted": true,
   "host-only-topic": true,
@@ -286,6 +289,26 @@ export const SAMPLES: readonly Sample[] = [
     },
     en: roomLines.addressBanned("10.0.0.1"),
   },
+  {
+    label: "notice password-lockout",
+    body: {
+      type: "notice",
+      code: "password-lockout",
+      args: { address: "10.0.0.9", failures: 5, seconds: 5 },
+    },
+    en:
+      "*** 10.0.0.9 gave 5 wrong passwords: no password from it is tried for 5 s.",
+  },
+  {
+    label: "notice password-room-lockout",
+    body: {
+      type: "notice",
+      code: "password-room-lockout",
+      args: { failures: 30, seconds: 42 },
+    },
+    en:
+      "*** 30 wrong passwords in the last minute: no password from anyone is tried for 42 s.",
+  },
   // Notices new with issue 13: no old line.
   {
     label: "notice stop-confirm",
@@ -369,6 +392,11 @@ export const SAMPLES: readonly Sample[] = [
     label: "error password-timeout",
     body: { type: "error", code: "password-timeout", args: { seconds: 30 } },
     en: lines.passwordTimeout(30),
+  },
+  {
+    label: "error password-locked",
+    body: { type: "error", code: "password-locked", args: { seconds: 10 } },
+    en: "*** error: too many wrong passwords: try again in 10 s.",
   },
   {
     label: "error flooding",

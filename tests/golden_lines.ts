@@ -159,6 +159,8 @@ export const nameProblems = {
   // CHANGED with issue 13: names may hold accented Latin letters.
   "characters":
     "names may contain only letters of the Latin alphabet, with or without accents (é, ç, ø ...), digits, _ and -",
+  // NEW with issue 14: `-`, `_` and `--help` are not names.
+  "start": "a name starts with a letter or a digit",
 } as const;
 
 /**
@@ -172,6 +174,8 @@ export const leftReasons = {
   "too-slow": "too slow",
   "timed-out": "timed out",
   "connection-lost": "connection lost",
+  /** New with issue 14: a silent watcher made way for a newcomer. */
+  "room-full": "room full",
 } as const;
 
 /**
@@ -187,6 +191,9 @@ export const disconnectedReasons = {
   "too-slow": "too slow to keep up",
   "timed-out": "timed out",
   "connection-lost": "connection lost",
+  /** New with issue 14: a silent watcher made way for a newcomer. */
+  "room-full":
+    "the room is full and you had sent nothing for a while: a newcomer took your seat. Reconnect and send a line to join",
 } as const;
 
 /** `/help` for a guest, line by line, as the old room sent it. */
@@ -213,7 +220,8 @@ export const HELP_GUEST: readonly string[] = [
 export const HELP_HOST: readonly string[] = [
   ...HELP_GUEST.slice(0, -1).filter((line) => !line.includes("/quit")),
   "***   /kick NAME      disconnect NAME",
-  "***   /ban NAME       disconnect NAME and refuse its address until the server stops",
+  // CHANGED with issue 14: says that a range can be banned too.
+  "***   /ban NAME       disconnect NAME and refuse its address until the server stops (or a range: /ban 192.168.1.0/28)",
   "***   /mute NAME      stop NAME's lines from reaching anyone",
   "***   /unmute NAME    let NAME speak again",
   "***   /stop           shut the server down for everyone",

@@ -14,12 +14,20 @@ import { PERMISSION_FLAGS } from "../scripts/dist.ts";
 export const WAIT_MS = 10_000;
 
 /**
- * Flags that lift the per-address cap and flood control. Every test client
+ * Flags that lift the per-address cap, flood control and the room-wide
+ * ceiling (`--room-rate`). Every test client
  * comes from 127.0.0.1, so tests that measure something else pass these
  * (the default for {@linkcode ChatProcess.serve}); tests of those limits
  * ask for `limits: true`.
  */
-export const LIFTED_LIMITS = ["--max-per-ip", "0", "--flood-rate", "0"];
+export const LIFTED_LIMITS = [
+  "--max-per-ip",
+  "0",
+  "--flood-rate",
+  "0",
+  "--room-rate",
+  "0",
+];
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 

@@ -166,6 +166,36 @@ Deno.test("look-alike letters from other scripts are refused as characters", () 
   ]);
 });
 
+Deno.test("names that do not start with a letter or a digit (-, _, --help) are refused, in words", () => {
+  const room = new Room();
+  for (const name of ["-", "_", "--help", "_alice", "-x"]) {
+    const arrived = arriveWith(room, `/nick ${name}`);
+    const [event] = arrived.takeEvents();
+    assert.deepEqual(
+      event,
+      {
+        type: "error",
+        code: "name-invalid",
+        args: { name, problem: "start" },
+        seq: event.seq,
+        time: event.time,
+      },
+      name,
+    );
+    assert.equal(arrived.member.name, "", name);
+  }
+  // Renaming to one is refused too, and the name stays.
+  const alice = arriveWith(room, "/nick alice");
+  alice.take();
+  room.handleLine(alice.member, "/nick --help");
+  assert.deepEqual(alice.take(), [
+    '*** error: cannot use "--help" as a name: a name starts with a letter or a digit.',
+  ]);
+  assert.equal(alice.member.name, "alice");
+  // - and _ are still allowed after the first character.
+  assert.equal(arriveWith(room, "/nick a-_b").member.name, "a-_b");
+});
+
 // --- the real program ------------------------------------------------------------
 
 Deno.test("chat connect --name élodie joins as élodie; a raw client's decomposed é is the same name", async () => {

@@ -5,6 +5,7 @@ import {
   type FramedLine,
   LineArena,
   LineSplitter,
+  MAX_COMBINING_MARKS,
   MAX_LINE_BYTES,
   MAX_NAME_LENGTH,
   nameFromLogin,
@@ -12,6 +13,7 @@ import {
   nameProblem,
   normalizeName,
   sanitizeText,
+  TelnetFilter,
 } from "../lib/protocol.ts";
 
 const encoder = new TextEncoder();
@@ -73,15 +75,40 @@ Deno.test("LineSplitter accepts both \\r\\n and a lone \\n as line endings", () 
   ]);
 });
 
-Deno.test("LineSplitter drops a \\r whose \\n comes in the next chunk", () => {
+Deno.test("LineSplitter ends a line at \\r and drops a \\n that comes in the next chunk", () => {
   const splitter = new LineSplitter();
-  assert.deepEqual(pushAll(splitter, ["hi\r"]), []);
-  assert.deepEqual(readable(splitter.push(bytes("\n"))), ["hi"]);
+  assert.deepEqual(readable(pushAll(splitter, ["hi\r"])), ["hi"]);
+  assert.deepEqual(readable(splitter.push(bytes("\n"))), []);
+  assert.deepEqual(readable(splitter.push(bytes("next\n"))), ["next"]);
 });
 
-Deno.test("LineSplitter keeps a \\r in the middle of a line", () => {
+Deno.test("LineSplitter ends a line at a lone \\r, and at \\r NUL as telnet sends it", () => {
   const splitter = new LineSplitter();
-  assert.deepEqual(readable(splitter.push(bytes("a\rb\n"))), ["a\rb"]);
+  assert.deepEqual(readable(splitter.push(bytes("a\rb\r\0c\r"))), [
+    "a",
+    "b",
+    "c",
+  ]);
+  // The NUL of a "\r NUL" split between chunks is dropped too.
+  assert.deepEqual(readable(splitter.push(bytes("\0d\r\r\n"))), ["d", ""]);
+  assert.equal(splitter.pendingBytes, 0);
+});
+
+Deno.test("LineSplitter: a \\r\\n split at every possible place is one line end", () => {
+  const text = "ab\r\ncd\r\n\r\nef\r\n";
+  for (let cut = 0; cut <= text.length; cut++) {
+    const splitter = new LineSplitter();
+    const events = pushAll(splitter, [text.slice(0, cut), text.slice(cut)]);
+    assert.deepEqual(readable(events), ["ab", "cd", "", "ef"], `cut ${cut}`);
+  }
+  // One byte per chunk.
+  const splitter = new LineSplitter();
+  assert.deepEqual(readable(pushAll(splitter, [...text])), [
+    "ab",
+    "cd",
+    "",
+    "ef",
+  ]);
 });
 
 Deno.test("LineSplitter reports empty lines as empty", () => {
@@ -106,8 +133,10 @@ Deno.test("LineSplitter accepts a 4096-byte line ending in \\r\\n split between 
   const splitter = new LineSplitter();
   const text = "c".repeat(MAX_LINE_BYTES);
   assert.deepEqual(pushAll(splitter, [text.slice(0, 1000)]), []);
-  assert.deepEqual(pushAll(splitter, [text.slice(1000) + "\r"]), []);
-  assert.deepEqual(readable(splitter.push(bytes("\n"))), [text]);
+  assert.deepEqual(readable(pushAll(splitter, [text.slice(1000) + "\r"])), [
+    text,
+  ]);
+  assert.deepEqual(readable(splitter.push(bytes("\n"))), []);
 });
 
 Deno.test("LineSplitter reports a 4097-byte line once as oversize", () => {
@@ -123,12 +152,14 @@ Deno.test("LineSplitter reports a 4097-byte line ending in \\r\\n as oversize", 
   assert.deepEqual(readable(events), [{ oversize: MAX_LINE_BYTES }]);
 });
 
-Deno.test("LineSplitter reports a 4097-byte line whose \\n comes alone as oversize", () => {
+Deno.test("LineSplitter reports an unfinished line as oversize once it passes 4096 bytes", () => {
   const splitter = new LineSplitter();
-  assert.deepEqual(pushAll(splitter, ["a".repeat(MAX_LINE_BYTES + 1)]), []);
-  assert.deepEqual(readable(splitter.push(bytes("\n"))), [
+  assert.deepEqual(pushAll(splitter, ["a".repeat(MAX_LINE_BYTES)]), []);
+  assert.deepEqual(readable(splitter.push(bytes("a"))), [
     { oversize: MAX_LINE_BYTES },
   ]);
+  assert.equal(splitter.pendingBytes, 0);
+  assert.deepEqual(readable(splitter.push(bytes("\nok\n"))), ["ok"]);
 });
 
 Deno.test("LineSplitter discards the rest of an oversize line up to its \\n and reads the next line", () => {
@@ -154,7 +185,7 @@ Deno.test("LineSplitter reads the line after an oversize line in the same chunk"
   assert.deepEqual(readable(events), [{ oversize: MAX_LINE_BYTES }, "after"]);
 });
 
-Deno.test("LineSplitter keeps pendingBytes at most 4097 while 1 MiB without newline arrives in chunks", () => {
+Deno.test("LineSplitter keeps pendingBytes at most 4096 while 1 MiB without newline arrives in chunks", () => {
   const splitter = new LineSplitter();
   const chunk = new Uint8Array(1000).fill(0x7a);
   const events: FramedLine[] = [];
@@ -163,7 +194,7 @@ Deno.test("LineSplitter keeps pendingBytes at most 4097 while 1 MiB without newl
     events.push(...splitter.push(chunk));
     maxPending = Math.max(maxPending, splitter.pendingBytes);
   }
-  assert.ok(maxPending <= MAX_LINE_BYTES + 1, `pending was ${maxPending}`);
+  assert.ok(maxPending <= MAX_LINE_BYTES, `pending was ${maxPending}`);
   assert.deepEqual(readable(events), [{ oversize: MAX_LINE_BYTES }]);
   assert.deepEqual(readable(splitter.push(bytes("tail\nok\n"))), ["ok"]);
 });
@@ -192,10 +223,10 @@ Deno.test("LineSplitter.flush returns undefined when nothing is held back", () =
   assert.equal(splitter.flush(), undefined);
 });
 
-Deno.test("LineSplitter.flush drops a trailing \\r", () => {
+Deno.test("LineSplitter.flush has nothing to return after a trailing \\r: it ended the line", () => {
   const splitter = new LineSplitter();
-  splitter.push(bytes("almost\r"));
-  assert.deepEqual(readable([splitter.flush()!]), ["almost"]);
+  assert.deepEqual(readable(splitter.push(bytes("almost\r"))), ["almost"]);
+  assert.equal(splitter.flush(), undefined);
 });
 
 Deno.test("LineSplitter.flush returns undefined while discarding an oversize line, then reads normally", () => {
@@ -205,13 +236,12 @@ Deno.test("LineSplitter.flush returns undefined while discarding an oversize lin
   assert.deepEqual(readable(splitter.push(bytes("fresh\n"))), ["fresh"]);
 });
 
-Deno.test("LineSplitter.flush reports an unfinished line over the limit as oversize", () => {
+Deno.test("LineSplitter.flush after an unfinished line over the limit returns nothing: it was reported", () => {
   const splitter = new LineSplitter();
-  assert.deepEqual(splitter.push(bytes("a".repeat(MAX_LINE_BYTES + 1))), []);
-  assert.deepEqual(splitter.flush(), {
-    kind: "oversize",
-    limitBytes: MAX_LINE_BYTES,
-  });
+  assert.deepEqual(splitter.push(bytes("a".repeat(MAX_LINE_BYTES + 1))), [
+    { kind: "oversize", limitBytes: MAX_LINE_BYTES },
+  ]);
+  assert.equal(splitter.flush(), undefined);
   // One byte less is a line of exactly the limit, and is delivered.
   splitter.push(bytes("b".repeat(MAX_LINE_BYTES)));
   assert.deepEqual(readable([splitter.flush()!]), ["b".repeat(MAX_LINE_BYTES)]);
@@ -237,6 +267,99 @@ Deno.test("LineSplitter line from a single chunk does not change when the buffer
   const [event] = splitter.push(buffer);
   buffer.fill(0x21);
   assert.deepEqual(readable([event]), ["whole"]);
+});
+
+Deno.test("LineSplitter holds a line sent one byte per chunk in one buffer, at most the limit, freed once the line is complete", () => {
+  const limit = 32 * 1024;
+  const splitter = new LineSplitter(limit);
+  const one = new Uint8Array(1).fill(0x79);
+  let most = 0;
+  for (let sent = 0; sent < limit; sent++) {
+    assert.deepEqual(splitter.push(one), []);
+    most = Math.max(most, splitter.allocatedBytes);
+  }
+  console.log(
+    `    ${limit} one-byte chunks held in ${splitter.allocatedBytes} bytes (at most ${most})`,
+  );
+  assert.equal(splitter.pendingBytes, limit);
+  assert.ok(most <= limit, `allocated ${most} bytes`);
+  const [line] = splitter.push(bytes("\n"));
+  assert.equal(line.kind === "line" && line.bytes.length, limit);
+  assert.equal(splitter.allocatedBytes, 0);
+  // A short line in pieces keeps its small buffer for the next one.
+  pushAll(splitter, ["ab", "c\n"]);
+  assert.ok(splitter.allocatedBytes <= 1024);
+});
+
+Deno.test("LineSplitter.flush(true) holds back a UTF-8 character cut at the end for the next line", () => {
+  const cafe = bytes("café ok");
+  for (let cut = 1; cut <= cafe.length; cut++) {
+    const splitter = new LineSplitter();
+    splitter.push(cafe.subarray(0, cut));
+    const first = splitter.flush(true);
+    splitter.push(cafe.subarray(cut));
+    const second = splitter.flush(true);
+    const parts = readable([first, second].filter((e) => e !== undefined));
+    assert.equal(parts.join(""), "café ok", `cut ${cut}`);
+    assert.ok(!parts.join("").includes("\uFFFD"), `cut ${cut}`);
+  }
+  // Every cut of a 4-byte character; a lone first byte is not a line.
+  const emoji = bytes("\u{1F600}");
+  for (let cut = 1; cut < 4; cut++) {
+    const splitter = new LineSplitter();
+    splitter.push(emoji.subarray(0, cut));
+    assert.equal(splitter.flush(true), undefined, `cut ${cut}`);
+    assert.equal(splitter.pendingBytes, cut);
+    splitter.push(emoji.subarray(cut));
+    assert.deepEqual(readable([splitter.flush(true)!]), ["\u{1F600}"]);
+  }
+  // Invalid bytes are not held back; at the end, nothing is.
+  const splitter = new LineSplitter();
+  splitter.push(new Uint8Array([0x61, 0xff]));
+  assert.deepEqual(readable([splitter.flush(true)!]), ["a\uFFFD"]);
+  splitter.push(new Uint8Array([0x62, 0xc3]));
+  assert.deepEqual(readable([splitter.flush()!]), ["b\uFFFD"]);
+});
+
+// --- TelnetFilter -----------------------------------------------------------
+
+Deno.test("TelnetFilter removes IAC WILL/WONT/DO/DONT x, IAC SB ... IAC SE and IAC x, and nothing else", () => {
+  const IAC = 0xff;
+  const input = [
+    ...[IAC, 0xfb, 0x01, IAC, 0xfd, 0x03, IAC, 0xfc, 0x22, IAC, 0xfe, 0x05],
+    ...bytes("/nick tel"),
+    ...[IAC, 0xfa, 0x1f, 0x00, 0x50, IAC, IAC, 0x18, IAC, 0xf0],
+    ...bytes(" é"),
+    ...[IAC, 0xf4, IAC, IAC],
+    ...bytes("!\r\n"),
+  ];
+  assert.equal(
+    decoder.decode(new TelnetFilter().strip(new Uint8Array(input))),
+    "/nick tel é!\r\n",
+  );
+  // The same, one byte per chunk: state carries across chunks.
+  const filter = new TelnetFilter();
+  const kept = input.flatMap((byte) => [
+    ...filter.strip(new Uint8Array([byte])),
+  ]);
+  assert.equal(decoder.decode(new Uint8Array(kept)), "/nick tel é!\r\n");
+});
+
+Deno.test("TelnetFilter never takes a line end for a command byte: stray 0xFF before \\n keeps two lines apart", () => {
+  const filter = new TelnetFilter();
+  const kept = filter.strip(
+    new Uint8Array([0x68, 0x69, 0xff, 0xfe, 0x0a, 0x6f, 0x6b, 0xff, 0x0d]),
+  );
+  assert.equal(decoder.decode(kept), "hi\nok\r");
+});
+
+Deno.test("TelnetFilter returns a chunk without IAC as it is, and stops skipping an endless subnegotiation", () => {
+  const filter = new TelnetFilter();
+  const plain = bytes("hello\n");
+  assert.equal(filter.strip(plain), plain);
+  filter.strip(new Uint8Array([0xff, 0xfa, 0x18]));
+  filter.strip(new Uint8Array(2000).fill(0x41));
+  assert.equal(decoder.decode(filter.strip(bytes("back\n"))), "back\n");
 });
 
 // --- decodeLine -------------------------------------------------------------
@@ -331,6 +454,33 @@ Deno.test("sanitizeText keeps normal text, emoji, accents and tabs", () => {
 
 // --- names ------------------------------------------------------------------
 
+Deno.test("sanitizeText turns U+2028 and U+2029 into spaces and drops U+FEFF", () => {
+  assert.equal(sanitizeText("one\u2028two\u2029three"), "one two three");
+  assert.equal(sanitizeText("\uFEFFhi\uFEFF there"), "hi there");
+});
+
+Deno.test("sanitizeText keeps at most 4 combining marks on a character", () => {
+  assert.equal(MAX_COMBINING_MARKS, 4);
+  const zalgo = "Z" + "\u0336\u0301\u0315".repeat(100) + "ok";
+  assert.equal(sanitizeText(zalgo), "Z\u0336\u0301\u0315\u0336ok");
+  // Four are kept as they are; a run joined by a removed control is capped.
+  const four = "e\u0301\u0302\u0303\u0304";
+  assert.equal(sanitizeText(four), four);
+  assert.equal(
+    sanitizeText("a\u0301\u0302\u0303\x07\u0304\u0305"),
+    "a\u0301\u0302\u0303\u0304",
+  );
+  // Each character has its own allowance: Vietnamese, Hindi.
+  const text = "Tiếng Việt ệ̀ हिन्दी";
+  assert.equal(sanitizeText(text), text);
+});
+
+Deno.test("sanitizeText keeps emoji sequences: ZWJ, variation selectors, keycaps, skin tones, tags", () => {
+  const text =
+    "\u{1F468}\u200D\u{1F469}\u200D\u{1F467}\u200D\u{1F466} \u{1F3F3}\uFE0F\u200D\u{1F308} 1\uFE0F\u20E3 \u{1F44B}\u{1F3FD} \u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}";
+  assert.equal(sanitizeText(text), text);
+});
+
 Deno.test("nameProblem accepts letters, digits, _ and - up to 24 characters", () => {
   for (const name of ["alice", "Bob_2", "x", "a-b", "0", "z".repeat(24)]) {
     assert.equal(nameProblem(name), undefined, name);
@@ -402,6 +552,15 @@ Deno.test("nameProblem refuses spaces, punctuation, other scripts and look-alike
   }
 });
 
+Deno.test("nameProblem refuses a name that does not start with a letter or a digit", () => {
+  for (const name of ["-", "_", "--help", "-h", "_alice", "-42", "__"]) {
+    assert.equal(nameProblem(name), "start", JSON.stringify(name));
+  }
+  for (const name of ["a-", "a_", "7up", "x--y", "élodie_", "Ødegaard"]) {
+    assert.equal(nameProblem(name), undefined, JSON.stringify(name));
+  }
+});
+
 Deno.test("nameKey ignores case and accents: Élodie, elodie and ÉLODIE are one name", () => {
   const key = nameKey("elodie");
   for (
@@ -453,6 +612,9 @@ Deno.test("nameFromLogin returns undefined when nothing usable is left", () => {
   assert.equal(nameFromLogin(""), undefined);
   assert.equal(nameFromLogin("..."), undefined);
   assert.equal(nameFromLogin("__--"), undefined);
+  // A name starts with a letter or a digit: leading _ and - are dropped.
+  assert.equal(nameFromLogin("_svc-backup"), "svc-backup");
+  assert.equal(nameFromLogin("-.x"), "x");
   assert.equal(nameFromLogin("иван"), undefined);
 });
 

@@ -1735,3 +1735,320 @@ Deno.test("flood control applies at the door too: a waiting connection cannot sp
   assert.equal(peer.closes, 1);
   assert.deepEqual(room.names, []);
 });
+
+// --- wrong passwords: lock-outs per address and for the room -------------------
+
+const lockedOut = (seconds: number) =>
+  lines.error(`too many wrong passwords: try again in ${seconds} s.`);
+const addressLockout = (address: string, failures: number, seconds: number) =>
+  `${NOTICE_PREFIX}${address} gave ${failures} wrong passwords: no password from it is tried for ${seconds} s.`;
+const roomLockout = (failures: number, seconds: number) =>
+  `${NOTICE_PREFIX}${failures} wrong passwords in the last minute: no password from anyone is tried for ${seconds} s.`;
+
+/** A room with a password on a fake clock, refusals without delay. */
+function lockedDoor(options: RoomOptions = {}) {
+  const clock = fakeClock(1_000_000);
+  const room = new Room({
+    password: "sesame",
+    flood: NO_FLOOD,
+    now: clock.now,
+    wrongPasswordDelayMs: 0,
+    ...options,
+  });
+  const host = join(room, { name: "prof", isHost: true });
+  drain(host);
+  /** One connection from `address` that sends `/pass guess`. */
+  const knock = (address: string, guess: string) => {
+    const who = arrive(room, address);
+    who.take();
+    say(room, who, `/pass ${guess}`);
+    return who;
+  };
+  return { room, clock, host, knock };
+}
+
+Deno.test("5 wrong passwords from an address lock it out for 5 s, then 10 s, 20 s ... up to 15 min, told to the host once each", async () => {
+  const { clock, host, knock } = lockedDoor();
+  const guessers: Client[] = [];
+  for (let i = 0; i < 4; i++) guessers.push(knock("10.0.0.9", `guess${i}`));
+  assert.deepEqual(host.take(), [], "no lock-out before the 5th");
+  guessers.push(knock("10.0.0.9", "guess4"));
+  assert.deepEqual(host.take(), [addressLockout("10.0.0.9", 5, 5)]);
+
+  const expected = [10, 20, 40, 80, 160, 320, 640, 900, 900, 900];
+  let lockSeconds = 5;
+  for (const [i, nextSeconds] of expected.entries()) {
+    // While locked: refused at once, counted for nothing, host not told.
+    const early = knock("10.0.0.9", "sesame");
+    assert.deepEqual(early.take(), [lockedOut(lockSeconds)]);
+    assert.equal(early.peer.closes, 1, "closed at once");
+    assert.equal(early.member.watching, false);
+    clock.advance(lockSeconds * 1000 - 1);
+    assert.deepEqual(knock("10.0.0.9", `late${i}`).take(), [lockedOut(1)]);
+    assert.deepEqual(host.take(), []);
+    // Lock over: the next wrong one locks it out twice as long, capped.
+    clock.advance(1);
+    guessers.push(knock("10.0.0.9", `again${i}`));
+    assert.deepEqual(host.take(), [
+      addressLockout("10.0.0.9", 6 + i, nextSeconds),
+    ]);
+    lockSeconds = nextSeconds;
+  }
+  for (const guesser of guessers) await closedWithin(guesser.peer);
+  for (const guesser of guessers) {
+    assert.deepEqual(guesser.take(), [roomLines.wrongPassword()]);
+  }
+});
+
+Deno.test("the right password is refused during a lock-out, accepted after it, and resets the address's count", async () => {
+  const { room, clock, host, knock } = lockedDoor();
+  const guessers: Client[] = [];
+  for (let i = 0; i < 5; i++) guessers.push(knock("10.0.0.9", `guess${i}`));
+  host.take();
+  const refused = knock("10.0.0.9", "sesame");
+  assert.deepEqual(refused.take(), [lockedOut(5)]);
+  assert.equal(refused.member.watching, false);
+  assert.equal(room.watcherCount, 0);
+  // Another address is not held up by this one.
+  const neighbour = knock("10.0.0.10", "sesame");
+  assert.deepEqual(neighbour.take(), [lines.passwordAccepted()]);
+
+  clock.advance(5000);
+  const rightful = knock("10.0.0.9", "sesame");
+  assert.deepEqual(rightful.take(), [lines.passwordAccepted()]);
+  assert.equal(rightful.member.watching, true);
+  // Forgotten: 4 more wrong ones are free again, and the 5th locks for
+  // 5 s, not 10 s.
+  for (let i = 0; i < 4; i++) guessers.push(knock("10.0.0.9", `more${i}`));
+  assert.deepEqual(host.take(), []);
+  guessers.push(knock("10.0.0.9", "more4"));
+  assert.deepEqual(host.take(), [addressLockout("10.0.0.9", 5, 5)]);
+  for (const guesser of guessers) await closedWithin(guesser.peer);
+});
+
+Deno.test("a wrong password counts when it is received: hanging up before the refusal saves nothing", async () => {
+  const { knock, host } = lockedDoor({ wrongPasswordDelayMs: 50 });
+  const guessers: Client[] = [];
+  for (let i = 0; i < 5; i++) guessers.push(knock("10.0.0.9", `guess${i}`));
+  // No refusal sent yet to any of them...
+  for (const guesser of guessers) assert.deepEqual(guesser.take(), []);
+  // ...and the right one, at once after, is still refused.
+  const sixth = knock("10.0.0.9", "sesame");
+  assert.deepEqual(sixth.take(), [lockedOut(5)]);
+  assert.deepEqual(host.take(), [addressLockout("10.0.0.9", 5, 5)]);
+  for (const guesser of guessers) await closedWithin(guesser.peer);
+});
+
+Deno.test("beyond 30 wrong passwords a minute from all addresses, everyone waits, told to the host once", async () => {
+  const { clock, host, knock } = lockedDoor();
+  const guessers: Client[] = [];
+  // 30 addresses, one guess each, one every second: no address is locked.
+  for (let i = 0; i < 29; i++) {
+    guessers.push(knock(`127.0.0.${i + 2}`, `guess${i}`));
+    clock.advance(1000);
+  }
+  assert.deepEqual(host.take(), []);
+  guessers.push(knock("127.0.0.31", "guess29"));
+  // The first of the 30 was 29 s ago: 31 s until it is a minute old.
+  assert.deepEqual(host.take(), [roomLockout(30, 31)]);
+
+  // A fresh address, with the right password: it waits too.
+  const fresh = knock("10.9.9.9", "sesame");
+  assert.deepEqual(fresh.take(), [lockedOut(31)]);
+  clock.advance(30_999);
+  assert.deepEqual(knock("10.9.9.9", "wrong").take(), [lockedOut(1)]);
+  assert.deepEqual(host.take(), [], "told once per lock-out");
+  // The oldest guess is a minute old: one more may be tried.
+  clock.advance(1);
+  const rightful = knock("10.9.9.9", "sesame");
+  assert.deepEqual(rightful.take(), [lines.passwordAccepted()]);
+  // A wrong one now fills the minute again: a new lock-out, told again.
+  guessers.push(knock("10.9.9.10", "wrong"));
+  assert.deepEqual(host.take(), [roomLockout(30, 1)]);
+  for (const guesser of guessers) await closedWithin(guesser.peer);
+});
+
+Deno.test("passwordLimits with 0 tries turns the lock-outs off", async () => {
+  const { host, knock } = lockedDoor({
+    passwordLimits: {
+      triesPerAddress: 0,
+      firstLockoutMs: 5000,
+      longestLockoutMs: 900_000,
+      roomTriesPerMinute: 30,
+    },
+  });
+  const guessers: Client[] = [];
+  for (let i = 0; i < 40; i++) guessers.push(knock("10.0.0.9", `guess${i}`));
+  assert.deepEqual(knock("10.0.0.9", "sesame").take(), [
+    lines.passwordAccepted(),
+  ]);
+  assert.deepEqual(host.take(), []);
+  for (const guesser of guessers) await closedWithin(guesser.peer);
+});
+
+// --- issue 14: one machine with many addresses -------------------------------
+
+Deno.test("a full room makes way: the longest-silent connection that has not joined, never a member, never one silent less than the threshold", () => {
+  const clock = fakeClock(1000);
+  const room = new Room({ flood: NO_FLOOD, now: clock.now });
+  const host = join(room, { name: "prof", isHost: true });
+  const first = arrive(room, "127.0.0.2");
+  clock.advance(1000);
+  const second = arrive(room, "127.0.0.3");
+  clock.advance(1000);
+  const member = enter(room, "early", "127.0.0.4");
+  clock.advance(1000);
+  // A heartbeat is not a line: `first` is still the longest silent.
+  say(room, first, "/ping");
+  assert.equal(room.longestSilentWaiting(0), first.member);
+  assert.equal(room.longestSilentWaiting(3000), first.member);
+  // Silent for 3 s only: not if the threshold is longer.
+  assert.equal(room.longestSilentWaiting(3001), undefined);
+  // A line (here a wrong command at the door, which joins nothing) counts.
+  say(room, first, "/pass x");
+  assert.equal(first.member.waiting, true);
+  assert.equal(room.longestSilentWaiting(0), second.member);
+  room.remove(second.member, "room-full");
+  assert.deepEqual(second.take().slice(-1), [
+    lines.removed(
+      "the room is full and you had sent nothing for a while: a newcomer took your seat. Reconnect and send a line to join",
+    ),
+  ]);
+  assert.equal(second.peer.closes, 1);
+  // Nobody sees a watcher go.
+  assert.ok(!host.take().some((line) => line.includes("room full")));
+  assert.equal(room.longestSilentWaiting(0), first.member);
+  room.remove(first.member, "room-full");
+  // Only joined members (and the host) are left: no one to displace.
+  clock.advance(60_000);
+  assert.equal(room.longestSilentWaiting(0), undefined);
+  assert.equal(member.member.present, true);
+});
+
+Deno.test("room rate: many senders within their own allowance are held to the room's ceiling, heaviest first; a light sender and the host still get through", () => {
+  const clock = fakeClock();
+  const ceiling = 10;
+  const room = new Room({
+    flood: DEFAULT_FLOOD_LIMITS,
+    roomRate: ceiling,
+    now: clock.now,
+  });
+  const host = join(room, { name: "prof", isHost: true });
+  const honest = enter(room, "honest", "10.0.1.1");
+  const flooders = [...Array(20)].map((_, i) =>
+    enter(room, `f${i}`, `10.0.0.${i + 1}`)
+  );
+  drain(host, honest, ...flooders);
+  clock.advance(10_000);
+  // 3 s: every flooder sends a line every 100 ms (10/s, each within burst
+  // 20 and then 5/s of its own); the honest student one line a second; the
+  // host one line a second.
+  let floodTried = 0;
+  for (let tick = 0; tick < 30; tick++) {
+    for (const [i, flooder] of flooders.entries()) {
+      say(room, flooder, `f${i} ${tick}`);
+      floodTried++;
+    }
+    if (tick % 10 === 5) {
+      say(room, honest, `honest ${tick}`);
+      say(room, host, `host ${tick}`);
+    }
+    clock.advance(100);
+  }
+  const seen = host.take();
+  const floodLines = seen.filter((line) => /^f\d+: /.test(line)).length;
+  assert.deepEqual(
+    seen.filter((line) => /^(honest|prof): /.test(line)),
+    [
+      "honest: honest 5",
+      "prof: host 5",
+      "honest: honest 15",
+      "prof: host 15",
+      "honest: honest 25",
+      "prof: host 25",
+    ],
+  );
+  // A second's worth at once, then the ceiling's rate, for 3 s.
+  assert.ok(floodLines <= ceiling + ceiling * 3, `${floodLines}`);
+  assert.ok(floodLines >= ceiling, `${floodLines}`);
+  assert.ok(floodTried > 10 * floodLines);
+  // A refused flooder is warned once, with the flood warning.
+  const warned = flooders[0].take().filter((line) =>
+    line === floodWarning(DEFAULT_FLOOD_LIMITS)
+  );
+  assert.equal(warned.length, 1);
+});
+
+Deno.test("room rate 0 (the default of a Room) puts no ceiling on the room", () => {
+  const { room, host, alice, bob } = classroom({ roomRate: 0 });
+  for (let i = 0; i < 500; i++) {
+    say(room, alice, `a${i}`);
+    say(room, bob, `b${i}`);
+  }
+  assert.equal(host.take().length, 1000);
+});
+
+Deno.test("/ban with an address range disconnects everyone in it and refuses it; others stay", () => {
+  const { room, host } = classroom();
+  const inside = [...Array(16)].map((_, i) =>
+    i % 2 === 0
+      ? enter(room, `in${i}`, `192.168.1.${i}`)
+      : arrive(room, `192.168.1.${i}`)
+  );
+  const outside = [
+    enter(room, "out16", "192.168.1.16"),
+    arrive(room, "192.168.2.1"),
+    enter(room, "v6", "fe80::1"),
+  ];
+  drain(host, ...inside, ...outside);
+  room.handleLine(host.member, "/ban 192.168.1.3/28");
+  const seen = host.take();
+  assert.equal(seen.at(-1), roomLines.addressBanned("192.168.1.0/28"));
+  // Those who had joined are seen leaving; watchers go unseen.
+  assert.deepEqual(
+    seen.slice(0, -1),
+    inside.filter((_, i) => i % 2 === 0).map((_, k) =>
+      lines.left(`in${2 * k}`, "banned by the host")
+    ),
+  );
+  for (const who of inside) {
+    assert.deepEqual(who.take().slice(-1), [
+      lines.removed("banned by the host"),
+    ]);
+    assert.equal(who.peer.closes, 1);
+  }
+  for (const who of outside) assert.equal(who.peer.closes, 0);
+  assert.ok(room.isBanned("192.168.1.9"));
+  assert.ok(room.isBanned("::ffff:192.168.1.15"));
+  assert.ok(!room.isBanned("192.168.1.16"));
+  // IPv6 ranges too.
+  room.handleLine(host.member, "/ban fe80::/64");
+  assert.equal(outside[2].peer.closes, 1);
+  assert.ok(room.isBanned("fe80::abcd"));
+  assert.ok(!room.isBanned("fe81::1"));
+  // Something that is neither a name nor a range: the usage.
+  drain(host);
+  room.handleLine(host.member, "/ban 10.0.0.0/33");
+  assert.deepEqual(host.take(), [roomLines.usage("ban", "NAME")]);
+  assert.ok(!room.isBanned("10.0.0.1"));
+  // A name still bans its one address.
+  const carol = enter(room, "carol", "10.0.0.9");
+  room.handleLine(host.member, "/ban carol");
+  assert.equal(carol.peer.closes, 1);
+  assert.ok(room.isBanned("10.0.0.9") && !room.isBanned("10.0.0.8"));
+});
+
+Deno.test("the host's /who groups the connections of one address; plain /who is unchanged", () => {
+  const { room, host, alice } = classroom();
+  const carol = enter(room, "carol", "10.0.0.1");
+  enter(room, "dave", "10.0.0.7");
+  drain(host, alice, carol);
+  room.handleLine(host.member, "/who");
+  assert.deepEqual(host.take(), [
+    "*** Online (5): prof, alice + carol (10.0.0.1), bob (10.0.0.2), dave (10.0.0.7)",
+  ]);
+  room.handleLine(alice.member, "/who");
+  assert.deepEqual(alice.take(), [
+    lines.who(["prof", "alice", "bob", "carol", "dave"]),
+  ]);
+});

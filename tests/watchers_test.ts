@@ -254,7 +254,17 @@ Deno.test("a watcher that never reads is dropped as too slow, unannounced, while
   const from = listener.received.lines.length;
   const payload = "w".repeat(4000);
   const count = 4000; // 16 MB: far beyond the 1 MiB queue and socket buffers
-  for (let n = 0; n < count; n++) await talker.send(`${n} ${payload}`);
+  const relayed = (line: string) =>
+    line.startsWith("talker: ") && line.endsWith(payload);
+  for (let n = 0; n < count; n++) {
+    await talker.send(`${n} ${payload}`);
+    // At most 128 lines (512 KB) ahead of the two readers: this process
+    // reads them all, and a reader it reads too slowly would be dropped.
+    if (n % 64 === 63) {
+      await listener.received.waitForCount(relayed, n - 127, 30_000);
+      await watcher.received.waitForCount(relayed, n - 127, 30_000);
+    }
+  }
   await talker.send("the end");
   await listener.received.waitFor("talker: the end", { from, ms: 30_000 });
   await watcher.received.waitFor("talker: the end", { ms: 30_000 });
