@@ -665,13 +665,7 @@ export class Room {
         return state.waiting || this.#withinRoomRate(state);
       case "warn":
         // One warning per burst of refusals, not one per refused line.
-        this.tellError(state, {
-          code: "flooding",
-          args: {
-            burst: this.#floodLimits.burst,
-            rate: this.#floodLimits.perSecond,
-          },
-        });
+        this.#warnFlooding(state);
         return false;
       case "disconnect":
         this.remove(state, "flooding");
@@ -692,16 +686,19 @@ export class Room {
     }
     const warn = now - state.roomRefusedAt > FLOOD_MEMORY_MS;
     state.roomRefusedAt = now;
-    if (warn) {
-      this.tellError(state, {
-        code: "flooding",
-        args: {
-          burst: this.#floodLimits.burst,
-          rate: this.#floodLimits.perSecond,
-        },
-      });
-    }
+    if (warn) this.#warnFlooding(state);
     return false;
+  }
+
+  /** The flood warning: what the limits are, and that faster lines are lost. */
+  #warnFlooding(state: MemberState): void {
+    this.tellError(state, {
+      code: "flooding",
+      args: {
+        burst: this.#floodLimits.burst,
+        rate: this.#floodLimits.perSecond,
+      },
+    });
   }
 
   #tellMuted(state: MemberState): void {
