@@ -67,14 +67,7 @@ export class Moderation {
       });
     }
     this.#bannedAddresses.add(address);
-    for (const other of this.#room.connectedFrom(address)) {
-      this.#room.remove(other, "banned");
-    }
-    this.#room.tell(host, {
-      type: "notice",
-      code: "address-banned",
-      args: { address },
-    });
+    this.#disconnectBanned(host, (other) => other === address, address);
   }
 
   #banRange(host: Member, typed: string): void {
@@ -86,13 +79,25 @@ export class Moderation {
       });
     }
     this.#bannedRanges.push(range);
-    for (const other of this.#room.connectedWhere((a) => range.contains(a))) {
+    this.#disconnectBanned(host, (other) => range.contains(other), range.text);
+  }
+
+  /**
+   * Disconnects everyone connected from a newly banned address (or range,
+   * shown as `shown`) and tells the host.
+   */
+  #disconnectBanned(
+    host: Member,
+    banned: (address: string) => boolean,
+    shown: string,
+  ): void {
+    for (const other of this.#room.connectedWhere(banned)) {
       this.#room.remove(other, "banned");
     }
     this.#room.tell(host, {
       type: "notice",
       code: "address-banned",
-      args: { address: range.text },
+      args: { address: shown },
     });
   }
 

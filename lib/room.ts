@@ -337,7 +337,10 @@ export class Room {
     if (trimmed === "") return;
     // Heartbeat: answered, never counted, never joins.
     if (trimmed.toLowerCase() === "/ping") return this.ping(state);
-    state.lastLineAt = this.#now();
+    // One clock reading per line, for silence, flood control and the
+    // room's ceiling alike.
+    const now = this.#now();
+    state.lastLineAt = now;
     if (state.isHost && trimmed === "stop") {
       return this.tell(state, {
         type: "notice",
@@ -347,7 +350,7 @@ export class Room {
     }
     // Leaving is never refused, whatever the flood budget.
     const leaving = text === "stop" || /^\/quit$/i.test(trimmed);
-    if (!leaving && !this.#withinFloodLimit(state)) return;
+    if (!leaving && !this.#withinFloodLimit(state, now)) return;
     if (state.waiting) {
       handleAtDoor(this, state, text, trimmed);
       return;
@@ -377,8 +380,9 @@ export class Room {
     if (!state.present && !state.waiting) return;
     const text = sanitizeText(rawText);
     if (text.trim() === "") return;
-    state.lastLineAt = this.#now();
-    if (!this.#withinFloodLimit(state)) return;
+    const now = this.#now();
+    state.lastLineAt = now;
+    if (!this.#withinFloodLimit(state, now)) return;
     if (state.waiting) {
       if (!handleAtDoor(this, state, "/join", "/join")) return;
     }
@@ -656,13 +660,13 @@ export class Room {
   }
 
   /** Flood control: true when the line may go ahead. */
-  #withinFloodLimit(state: MemberState): boolean {
+  #withinFloodLimit(state: MemberState, now: number): boolean {
     if (state.isHost) return true;
-    switch (state.flood.take(this.#now())) {
+    switch (state.flood.take(now)) {
       case "pass":
         // The line that joins is not held to the room's ceiling: a class
         // arriving at once must all get in.
-        return state.waiting || this.#withinRoomRate(state);
+        return state.waiting || this.#withinRoomRate(state, now);
       case "warn":
         // One warning per burst of refusals, not one per refused line.
         this.#warnFlooding(state);
@@ -679,8 +683,7 @@ export class Room {
    * The room's ceiling (`--room-rate`): the heaviest senders are refused
    * first; a refused sender gets the flood warning once per episode.
    */
-  #withinRoomRate(state: MemberState): boolean {
-    const now = this.#now();
+  #withinRoomRate(state: MemberState, now: number): boolean {
     if (this.#roomRate.take(state.roomShare, now, this.#members.size)) {
       return true;
     }
