@@ -21,12 +21,8 @@ import { ClientError, formatAddress, runClient } from "./lib/client.ts";
 import { ChatServer, ServerError } from "./lib/server.ts";
 import type { Member } from "./lib/room.ts";
 import { openConsole, readSecret } from "./lib/terminal.ts";
-import {
-  fingerprintOf,
-  generateSelfSignedCertificate,
-  loadServerCertificate,
-  TlsSetupError,
-} from "./lib/tls.ts";
+import { loadServerCertificate, TlsSetupError } from "./lib/tls.ts";
+import { identityNote, keptIdentity } from "./lib/tls_identity.ts";
 
 async function main(args: string[], env: CommandLineEnv): Promise<number> {
   const invocation = parseCommandLine(args, env);
@@ -54,9 +50,21 @@ async function serve(options: ServeOptions): Promise<number> {
   const lanAddresses = localAddresses(options.hostname);
   let tls: { cert: string; key: string } | undefined;
   let fingerprint: string | undefined;
+  let keptNote: string | undefined;
   if (options.tls && "selfSigned" in options.tls) {
-    tls = await generateSelfSignedCertificate({ hostnames: lanAddresses });
-    fingerprint = await fingerprintOf(tls.cert, lang);
+    // Issue 9: kept in the settings folder, the same at every start.
+    const kept = await keptIdentity({
+      hostnames: lanAddresses,
+      fresh: options.tls.fresh,
+      lang,
+    }).catch((error) => {
+      throw error instanceof TlsSetupError
+        ? new ServerError(error.message)
+        : error;
+    });
+    tls = { cert: kept.cert, key: kept.key };
+    fingerprint = kept.fingerprint;
+    keptNote = identityNote(kept, lang);
   } else if (options.tls) {
     try {
       // A certificate made with plain `openssl req -x509` (CA:TRUE) is
@@ -83,9 +91,15 @@ async function serve(options: ServeOptions): Promise<number> {
   if (fingerprint) {
     console.log(t(lang, "cli.encrypted"));
     console.log(`  ${fingerprint}`);
+    if (keptNote) console.log(keptNote);
   }
   if (password) {
     console.log(t(lang, "cli.password-needed"));
+  }
+  if (options.transcriptPath !== undefined) {
+    console.log(
+      t(lang, "transcript.writing", { path: options.transcriptPath }),
+    );
   }
   printJoinCommands(lang, options.hostname, lanAddresses, server.port, {
     fingerprint: options.tls && "selfSigned" in options.tls
@@ -130,9 +144,8 @@ async function serve(options: ServeOptions): Promise<number> {
     // so lines it cannot keep up with are skipped, and counted.
   }, { whenBehind: "skip" });
   seat.host = server.room.join({
-    // A transcript (`--log FILE`, not written yet) would be written here,
-    // next to the console but not through it: unlike the console it must
-    // keep every line, never skip one.
+    // The transcript (`--log FILE`) is not written through the console,
+    // which may skip lines: the room hands it every public event itself.
     send: (out) => chatConsole.show(out.event),
     close: () => void server.shutdown(),
   }, { name: options.name, isHost: true });

@@ -185,12 +185,18 @@ Options:
   --name NAME         your name in the room (default host)
   --password          ask for a room password (or take it from CHAT_PASSWORD);
                       newcomers must send /pass PASSWORD first
-  --tls               encrypt, with a certificate made at start; prints its
-                      fingerprint for chat connect --fingerprint
+  --tls               encrypt, with chat's own certificate, made once and kept
+                      in ~/.config/chat (or $XDG_CONFIG_HOME/chat): the same
+                      fingerprint at every start, for chat connect
+  --tls-new           encrypt, with a new certificate, kept instead
   --tls-cert FILE     encrypt with this certificate (PEM) ...
   --tls-key FILE      ... and its private key (PEM)
   --lang fr|en        language of this console and of the room for nc and
                       telnet users (default: from LC_ALL, LC_MESSAGES or LANG)
+  --history N         earlier public lines shown to each newcomer, kept in
+                      memory (default {history}; 0: none)
+  --log FILE          append the room's public lines, joins, leaves and
+                      topics to FILE, each after its time (ISO 8601)
   -h, --help          show this help
 
 Limits (0 turns a limit off, except for --flood-burst, --max-line-bytes and
@@ -229,16 +235,25 @@ Joins the chat room at <host>, e.g. chat connect 192.168.1.23
 Options:
   --port PORT         port of the room (default {port})
   --name NAME         your name (default: your login name)
-  --tls               encrypt; the server's certificate must be trusted
-  --ca FILE           ... or signed by this certificate authority (PEM)
+  --tls               encrypt; a server not yet known shows its fingerprint
+                      and asks (at a terminal), then is remembered in
+                      ~/.config/chat/known_hosts: a changed one is refused
+  --ca FILE           encrypt; the certificate must be signed by this
+                      certificate authority (PEM)
   --fingerprint SHA256
                       encrypt, accepting only the certificate with this
                       fingerprint (printed by chat serve --tls)
   --lang fr|en        language to show everything in (default: from LC_ALL,
                       LC_MESSAGES or LANG)
+  --no-reconnect      end when the connection drops, instead of connecting
+                      again (every 1, 2, 4 ... up to {backoff} s)
+  --quiet             no bell when your name is mentioned or a private
+                      message arrives (the line is still highlighted)
+  --log FILE          append what you see (with private messages) to FILE
   -h, --help          show this help
 
 A room with a password asks for it (or takes it from CHAT_PASSWORD).
+While reconnecting, up to {outbox} typed lines are kept and sent once back.
 
 In the chat: /help lists commands; /quit, stop, Ctrl-C or Ctrl-D leaves.`,
   "cli.unknown-command":
@@ -437,6 +452,102 @@ In the chat: /help lists commands; /quit, stop, Ctrl-C or Ctrl-D leaves.`,
   "client.why.shutdown": "the server shut down",
   "client.why.silent": "the server stopped answering (nothing for {seconds} s)",
   "client.why.closed": "the server closed the connection",
+
+  // --- issue 9: the room and the server ---
+  "notice.history-start": "Earlier in the room ({count} lines):",
+  "notice.history-start.one": "Earlier in the room ({count} line):",
+  "notice.history-end": "End of earlier lines.",
+  "error.name-away":
+    'the name "{name}" belongs to someone whose connection dropped; it is kept for them {seconds} s more. Try another one.',
+  "error.resume-failed":
+    'the name "{name}" is not kept for you (it was let go, or the server restarted). Join with /nick NAME.',
+  "usage.history": "",
+  "command.history": "show the room's earlier lines again",
+  "transcript.cannot-open": 'cannot write the transcript "{path}": {reason}.',
+  "transcript.write-failed":
+    'writing the transcript "{path}" failed ({reason}); nothing more is written to it.',
+  "transcript.reason.denied": "permission denied",
+  "transcript.reason.no-folder": "its folder does not exist",
+  "transcript.reason.folder": "it is a folder",
+  "transcript.writing": "The room's public lines are appended to {path}.",
+  // --- issue 9: TLS identity ---
+  // chat's settings folder (lib/config_dir.ts).
+  "config.no-home":
+    "chat has no settings folder to keep its TLS certificate and known servers in: HOME is not set. Set HOME or XDG_CONFIG_HOME.",
+  "config.no-appdata":
+    "chat has no settings folder to keep its TLS certificate and known servers in: APPDATA is not set. Set APPDATA.",
+  "config.cannot-create":
+    'Cannot create chat\'s settings folder "{path}": {reason}. Set XDG_CONFIG_HOME to a folder you can write.',
+  "config.cannot-read": 'Cannot read "{path}": {reason}.',
+  "config.cannot-write": 'Cannot write "{path}": {reason}.',
+  "config.not-a-folder":
+    '"{path}" should be chat\'s settings folder but is not a folder. Move it away, or set XDG_CONFIG_HOME to another folder.',
+  "config.not-a-file":
+    '"{path}" should be a file of chat\'s settings but is not a file. Move it away.',
+  "config.reason.not-allowed":
+    "chat may not write files (it needs --allow-write)",
+  "config.reason.not-a-folder": "part of the path is not a folder",
+  "config.reason.read-only": "the disk is read-only",
+  "config.loose-folder":
+    'chat\'s settings folder "{path}" can be changed by other users (mode {mode}): they could swap its certificate or the servers it trusts. If that is not expected, check its files, then: chmod 700 {path}',
+  "config.loose-file":
+    '"{path}" can be changed by other users (mode {mode}): they could swap what chat trusts. Check it, then: chmod 600 {path}',
+  "config.loose-key":
+    'The TLS key "{path}" can be read by other users (mode {mode}): anyone who copied it can pretend to be this server. Make a new one with chat serve --tls-new (classmates then accept the new fingerprint once), or, if you are sure nobody copied it: chmod 600 {path}',
+  // chat serve --tls, --tls-new (lib/tls_identity.ts, main.ts).
+  "identity.kept":
+    "(the same at every start: kept in {dir}; --tls-new makes a new one)",
+  "identity.made":
+    "(new: kept in {dir} for the next starts; --tls-new makes a new one)",
+  "identity.new-and-cert":
+    "--tls-new makes a new certificate of chat's own: it goes with --tls, not with --tls-cert and --tls-key.",
+  "identity.damaged":
+    'The TLS certificate kept in "{dir}" cannot be used: {problem}. Start with --tls-new to make a new one (classmates then accept the new fingerprint once).',
+  "identity.problem.missing": "{file} is missing",
+  "identity.problem.certificate": "{file} holds no readable certificate",
+  "identity.problem.key": "{file} holds no readable private key",
+  "identity.problem.mismatch": "the key is not the certificate's",
+  "identity.out-of-dates":
+    'The TLS certificate kept in "{dir}" is valid only from {from} to {to}. Check this computer\'s date and time; if it has expired, start with --tls-new (classmates then accept the new fingerprint once).',
+  // chat connect --tls, trust on first use (lib/known_hosts.ts).
+  "known.bad-line":
+    'Line {line} of "{file}" is not "host:port fingerprint"; correct or delete it.',
+  "known.new":
+    "The server at {where} shows a certificate this computer has not seen before. Its fingerprint (SHA-256):",
+  "known.compare": 'Check that it is the one the host\'s "chat serve" printed.',
+  "known.ask": "Trust it, and remember it for {where}? (y/N) ",
+  "known.saved":
+    "Remembered in {file}: from now on, chat accepts only this certificate there.",
+  "known.declined":
+    "The certificate of the server at {where} was not accepted; nothing was sent.",
+  "known.no-terminal":
+    'The server at {where} shows a certificate this computer has not seen before, with fingerprint {fingerprint}; nothing was sent. Check with the host that it is the one "chat serve" printed, then connect with --fingerprint {fingerprint}, or run chat connect --tls at a terminal to accept it once.',
+  "known.changed":
+    "WARNING: the certificate of the server at {where} has CHANGED since you accepted it: it was {expected}, it is now {actual}. It may be a machine in the middle, so nothing was sent. Ask the host: if they made a new certificate (chat serve --tls-new, or another computer), remove line {lines} of {file}, or connect with --fingerprint and the fingerprint the host prints.",
+
+  // --- issue 9: chat connect ---
+  "client.outbox.full":
+    "Not connected, and {max} lines already wait to be sent: this one was not kept (the Up arrow brings it back): {text}",
+  "client.outbox.full-waiting":
+    "Not connected, and {max} lines already wait to be sent: reading no more input until the connection is back.",
+  "client.outbox.unsent.one": "{count} line was not sent:",
+  "client.outbox.unsent.other": "{count} lines were not sent:",
+  "client.outbox.maybe-sent":
+    "{text}   (sent just before the connection dropped: it may have arrived)",
+  "client.reconnect.lost":
+    "Connection to {where} lost ({why}). Reconnecting; what you type meanwhile is kept (up to {max} lines) and sent once back.",
+  "client.reconnect.failed": "Reconnect attempt {attempt} failed: {message}",
+  "client.reconnect.status.waiting":
+    "Disconnected: trying again in {seconds} s (attempt {attempt}).",
+  "client.reconnect.status.connecting":
+    "Disconnected: connecting (attempt {attempt})...",
+  "client.reconnect.status.waiting-lines": "{count} to send.",
+  "client.reconnect.back": "Reconnected to {where}.",
+  "client.reconnect.back-restarted":
+    "Reconnected to {where}; the server had restarted.",
+  "client.reconnect.name-lost":
+    'Could not take the name "{name}" back; you are in the room as a guest (/nick NAME to change).',
+  "client.why.welcome-late": "the server did not welcome us back in time",
 };
 
 /** A key of the catalogues. */

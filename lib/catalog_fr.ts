@@ -189,12 +189,20 @@ Options :
   --password          demander un mot de passe pour le salon (ou le prendre
                       dans CHAT_PASSWORD) ; les nouveaux venus doivent
                       d'abord envoyer /pass MOT_DE_PASSE
-  --tls               chiffrer, avec un certificat créé au démarrage ; affiche
-                      son empreinte pour chat connect --fingerprint
+  --tls               chiffrer, avec le certificat propre à chat, créé une fois
+                      et gardé dans ~/.config/chat (ou $XDG_CONFIG_HOME/chat) :
+                      la même empreinte à chaque démarrage, pour chat connect
+  --tls-new           chiffrer, avec un nouveau certificat, gardé à la place
   --tls-cert FICHIER  chiffrer avec ce certificat (PEM) ...
   --tls-key FICHIER   ... et sa clé privée (PEM)
   --lang fr|en        langue de cette console et du salon pour nc et telnet
                       (par défaut : selon LC_ALL, LC_MESSAGES ou LANG)
+  --history N         lignes publiques précédentes montrées à chaque nouveau
+                      venu, gardées en mémoire (par défaut {history} ; 0 :
+                      aucune)
+  --log FICHIER       ajouter à FICHIER les lignes publiques du salon, les
+                      arrivées, les départs et les sujets, chacun après son
+                      heure (ISO 8601)
   -h, --help          afficher cette aide
 
 Limites (0 supprime une limite, sauf pour --flood-burst, --max-line-bytes et
@@ -241,17 +249,27 @@ Rejoint le salon de discussion de <hôte>, par exemple chat connect 192.168.1.23
 Options :
   --port PORT         port du salon (par défaut {port})
   --name NOM          votre nom (par défaut : votre nom de connexion)
-  --tls               chiffrer ; le certificat du serveur doit être reconnu
-  --ca FICHIER        ... ou signé par cette autorité de certification (PEM)
+  --tls               chiffrer ; un serveur encore inconnu montre son empreinte
+                      et demande (dans un terminal), puis il est retenu dans
+                      ~/.config/chat/known_hosts : un certificat changé est refusé
+  --ca FICHIER        chiffrer ; le certificat doit être signé par cette
+                      autorité de certification (PEM)
   --fingerprint SHA256
                       chiffrer, en n'acceptant que le certificat qui a cette
                       empreinte (affichée par chat serve --tls)
   --lang fr|en        langue de tout ce qui s'affiche (par défaut : selon
                       LC_ALL, LC_MESSAGES ou LANG)
+  --no-reconnect      s'arrêter quand la connexion coupe, au lieu de se
+                      reconnecter (après 1, 2, 4 ... jusqu'à {backoff} s)
+  --quiet             pas de sonnerie quand votre nom est cité ou qu'un
+                      message privé arrive (la ligne reste en évidence)
+  --log FICHIER       ajouter ce que vous voyez (messages privés compris)
+                      à FICHIER
   -h, --help          afficher cette aide
 
 Un salon protégé par un mot de passe le demande (ou le prend dans
-CHAT_PASSWORD).
+CHAT_PASSWORD). Pendant une reconnexion, jusqu'à {outbox} lignes tapées
+sont gardées et envoyées au retour.
 
 Dans le salon : /help liste les commandes ; /quit, stop, Ctrl-C ou Ctrl-D
 pour partir.`,
@@ -449,4 +467,103 @@ pour partir.`,
   "client.why.shutdown": "le serveur s'est arrêté",
   "client.why.silent": "le serveur ne répond plus (rien depuis {seconds} s)",
   "client.why.closed": "le serveur a fermé la connexion",
+
+  // --- issue 9: the room and the server ---
+  "notice.history-start": "Plus tôt dans le salon ({count} lignes) :",
+  "notice.history-start.one": "Plus tôt dans le salon ({count} ligne) :",
+  "notice.history-end": "Fin des lignes précédentes.",
+  "error.name-away":
+    "le nom « {name} » appartient à quelqu'un dont la connexion a coupé ; il lui est gardé encore {seconds} s. Essayez-en un autre.",
+  "error.resume-failed":
+    "le nom « {name} » ne vous est pas gardé (le délai est passé, ou le serveur a redémarré). Rejoignez avec /nick NOM.",
+  "usage.history": "",
+  "command.history": "réafficher les lignes précédentes du salon",
+  "transcript.cannot-open":
+    "impossible d'écrire la transcription « {path} » : {reason}.",
+  "transcript.write-failed":
+    "l'écriture de la transcription « {path} » a échoué ({reason}) ; plus rien n'y est écrit.",
+  "transcript.reason.denied": "permission refusée",
+  "transcript.reason.no-folder": "son dossier n'existe pas",
+  "transcript.reason.folder": "c'est un dossier",
+  "transcript.writing": "Les lignes publiques du salon sont ajoutées à {path}.",
+  // --- issue 9: TLS identity ---
+  // Le dossier de réglages de chat (lib/config_dir.ts).
+  "config.no-home":
+    "chat n'a pas de dossier de réglages où garder son certificat TLS et les serveurs connus : HOME n'est pas défini. Définissez HOME ou XDG_CONFIG_HOME.",
+  "config.no-appdata":
+    "chat n'a pas de dossier de réglages où garder son certificat TLS et les serveurs connus : APPDATA n'est pas défini. Définissez APPDATA.",
+  "config.cannot-create":
+    "Impossible de créer le dossier de réglages de chat « {path} » : {reason}. Donnez à XDG_CONFIG_HOME un dossier où vous pouvez écrire.",
+  "config.cannot-read": "Impossible de lire « {path} » : {reason}.",
+  "config.cannot-write": "Impossible d'écrire « {path} » : {reason}.",
+  "config.not-a-folder":
+    "« {path} » devrait être le dossier de réglages de chat mais n'est pas un dossier. Déplacez-le, ou donnez un autre dossier à XDG_CONFIG_HOME.",
+  "config.not-a-file":
+    "« {path} » devrait être un fichier des réglages de chat mais n'est pas un fichier. Déplacez-le.",
+  "config.reason.not-allowed":
+    "chat n'a pas le droit d'écrire des fichiers (il lui faut --allow-write)",
+  "config.reason.not-a-folder": "une partie du chemin n'est pas un dossier",
+  "config.reason.read-only": "le disque est en lecture seule",
+  "config.loose-folder":
+    "Le dossier de réglages de chat « {path} » peut être modifié par d'autres utilisateurs (mode {mode}) : ils pourraient remplacer son certificat ou les serveurs auxquels il fait confiance. Si ce n'est pas voulu, vérifiez ses fichiers, puis : chmod 700 {path}",
+  "config.loose-file":
+    "« {path} » peut être modifié par d'autres utilisateurs (mode {mode}) : ils pourraient remplacer ce à quoi chat fait confiance. Vérifiez-le, puis : chmod 600 {path}",
+  "config.loose-key":
+    "La clé TLS « {path} » peut être lue par d'autres utilisateurs (mode {mode}) : quiconque l'a copiée peut se faire passer pour ce serveur. Créez-en une nouvelle avec chat serve --tls-new (les participants acceptent alors une fois la nouvelle empreinte), ou, si vous êtes sûr que personne ne l'a copiée : chmod 600 {path}",
+  // chat serve --tls, --tls-new (lib/tls_identity.ts, main.ts).
+  "identity.kept":
+    "(la même à chaque démarrage : gardée dans {dir} ; --tls-new en crée une nouvelle)",
+  "identity.made":
+    "(nouvelle : gardée dans {dir} pour les prochains démarrages ; --tls-new en crée une nouvelle)",
+  "identity.new-and-cert":
+    "--tls-new crée un nouveau certificat propre à chat : il va avec --tls, pas avec --tls-cert et --tls-key.",
+  "identity.damaged":
+    "Le certificat TLS gardé dans « {dir} » est inutilisable : {problem}. Démarrez avec --tls-new pour en créer un nouveau (les participants acceptent alors une fois la nouvelle empreinte).",
+  "identity.problem.missing": "{file} manque",
+  "identity.problem.certificate": "{file} ne contient aucun certificat lisible",
+  "identity.problem.key": "{file} ne contient aucune clé privée lisible",
+  "identity.problem.mismatch": "la clé n'est pas celle du certificat",
+  "identity.out-of-dates":
+    "Le certificat TLS gardé dans « {dir} » n'est valable que du {from} au {to}. Vérifiez la date et l'heure de cet ordinateur ; s'il a expiré, démarrez avec --tls-new (les participants acceptent alors une fois la nouvelle empreinte).",
+  // chat connect --tls, confiance à la première connexion (lib/known_hosts.ts).
+  "known.bad-line":
+    "La ligne {line} de « {file} » n'est pas de la forme « hôte:port empreinte » ; corrigez-la ou supprimez-la.",
+  "known.new":
+    "Le serveur {where} présente un certificat que cet ordinateur n'a jamais vu. Son empreinte (SHA-256) :",
+  "known.compare":
+    "Vérifiez que c'est celle qu'a affichée « chat serve » chez l'hôte.",
+  "known.ask": "Lui faire confiance, et la retenir pour {where} ? (o/N) ",
+  "known.saved":
+    "Retenu dans {file} : désormais, chat n'accepte que ce certificat à cette adresse.",
+  "known.declined":
+    "Le certificat du serveur {where} n'a pas été accepté ; rien n'a été envoyé.",
+  "known.no-terminal":
+    "Le serveur {where} présente un certificat que cet ordinateur n'a jamais vu, d'empreinte {fingerprint} ; rien n'a été envoyé. Vérifiez auprès de l'hôte que c'est celle qu'a affichée « chat serve », puis connectez-vous avec --fingerprint {fingerprint}, ou lancez chat connect --tls dans un terminal pour l'accepter une fois.",
+  "known.changed":
+    "ATTENTION : le certificat du serveur {where} a CHANGÉ depuis que vous l'avez accepté : c'était {expected}, c'est maintenant {actual}. Il peut s'agir d'une machine qui s'intercale, donc rien n'a été envoyé. Demandez à l'hôte : s'il a créé un nouveau certificat (chat serve --tls-new, ou un autre ordinateur), supprimez la ligne {lines} de {file}, ou connectez-vous avec --fingerprint et l'empreinte qu'affiche l'hôte.",
+
+  // --- issue 9: chat connect ---
+  "client.outbox.full":
+    "Pas connecté, et {max} lignes attendent déjà d'être envoyées : celle-ci n'est pas gardée (la flèche Haut la rappelle) : {text}",
+  "client.outbox.full-waiting":
+    "Pas connecté, et {max} lignes attendent déjà d'être envoyées : plus rien n'est lu tant que la connexion n'est pas revenue.",
+  "client.outbox.unsent.one": "{count} ligne n'a pas été envoyée :",
+  "client.outbox.unsent.other": "{count} lignes n'ont pas été envoyées :",
+  "client.outbox.maybe-sent":
+    "{text}   (envoyée juste avant la coupure : elle est peut-être arrivée)",
+  "client.reconnect.lost":
+    "Connexion à {where} perdue ({why}). Reconnexion en cours ; ce que vous tapez entre-temps est gardé (jusqu'à {max} lignes) et envoyé au retour.",
+  "client.reconnect.failed":
+    "La tentative de reconnexion {attempt} a échoué : {message}",
+  "client.reconnect.status.waiting":
+    "Déconnecté : nouvel essai dans {seconds} s (essai {attempt}).",
+  "client.reconnect.status.connecting":
+    "Déconnecté : connexion en cours (essai {attempt})...",
+  "client.reconnect.status.waiting-lines": "{count} à envoyer.",
+  "client.reconnect.back": "Reconnecté à {where}.",
+  "client.reconnect.back-restarted":
+    "Reconnecté à {where} ; le serveur avait redémarré.",
+  "client.reconnect.name-lost":
+    "Impossible de reprendre le nom « {name} » ; vous êtes dans le salon en invité (/nick NOM pour changer).",
+  "client.why.welcome-late": "le serveur ne nous a pas accueillis à temps",
 };

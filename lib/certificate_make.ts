@@ -300,7 +300,8 @@ async function signedCertificate(fields: {
 
 /**
  * Makes a new ECDSA P-256 key and a self-signed certificate for it, for a
- * server that has no certificate: valid from an hour ago for one year, for
+ * server that has no certificate: valid from an hour ago for one year
+ * (`validDays`), for
  * the names `chat` and `localhost` and for every host name or IP address in
  * `hostnames` (names that cannot be in a certificate are left out). Clients
  * check it by its fingerprint with `connectPinned`. Takes a few
@@ -317,16 +318,22 @@ async function signedCertificate(fields: {
  * ```
  */
 export async function generateSelfSignedCertificate(
-  options: { hostnames?: readonly string[]; now?: Date } = {},
+  options: {
+    hostnames?: readonly string[];
+    now?: Date;
+    /** How many days it is valid (365 unless given). */
+    validDays?: number;
+  } = {},
 ): Promise<SelfSignedCertificate> {
   const now = options.now ?? new Date();
   const hour = 60 * 60 * 1000;
+  const days = options.validDays ?? 365;
   const { publicKeyInfo, key, signer } = await newKeyPair();
   const certificate = await signedCertificate({
     issuer: CHAT_NAME,
     validity: sequence(
       time(new Date(now.getTime() - hour)),
-      time(new Date(now.getTime() + 365 * 24 * hour)),
+      time(new Date(now.getTime() + days * 24 * hour)),
     ),
     subject: CHAT_NAME,
     publicKeyInfo,

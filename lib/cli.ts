@@ -27,9 +27,13 @@ import { DEFAULT_ROOM_RATE } from "./room_rate.ts";
 import { parseFingerprint } from "./tls.ts";
 import {
   DEFAULT_FLOOD_LIMITS,
+  DEFAULT_RESERVE_MS,
   STOP_CONFIRM_MS,
   WRONG_PASSWORD_DELAY_MS,
 } from "./room.ts";
+import { DEFAULT_HISTORY_LINES } from "./history.ts";
+import { OUTBOX_LINES } from "./outbox.ts";
+import { RECONNECT_MAX_DELAY_MS } from "./reconnect.ts";
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_HEARTBEAT_TIMEOUT_MS,
@@ -81,13 +85,27 @@ export interface ServeOptions {
   passwordTries: number;
   /** True with `--password`: read it from CHAT_PASSWORD or the terminal. */
   askPassword: boolean;
-  /** Self-signed certificate made at start, or certificate files. */
-  tls?: { selfSigned: true } | { certFile: string; keyFile: string };
+  /**
+   * chat's own self-signed certificate, kept in the settings folder
+   * (`fresh`: a new one, with `--tls-new`), or certificate files.
+   */
+  tls?:
+    | { selfSigned: true; fresh?: true }
+    | { certFile: string; keyFile: string };
   /**
    * The language of the console and of the room for plain-text clients:
    * `--lang`, else the locale variables, else English.
    */
   lang: Lang;
+  /** Earlier public lines kept for newcomers (`--history`); 0: none. */
+  historyLines: number;
+  /** `--log FILE`: where the room's transcript is appended. */
+  transcriptPath?: string;
+  /**
+   * How long a dropped member's name is kept for it, in ms
+   * (`--reserve-seconds`, not in the help: for tests).
+   */
+  reserveMs: number;
 }
 
 /** What `chat connect` was asked for; see {@linkcode connectHelp}. */
@@ -100,6 +118,17 @@ export interface ConnectOptions {
   tls?: { fingerprint: string } | { caFile?: string };
   /** The language everything is shown in: `--lang`, else the locale. */
   lang: Lang;
+  /**
+   * False with `--no-reconnect`: a dropped connection ends the client.
+   * The options of issue 9 are present only when given.
+   */
+  reconnect?: false;
+  /** `--quiet`: no bell on mentions and private messages. */
+  quiet?: true;
+  /** `--log FILE`: the session's transcript. */
+  log?: string;
+  /** Hidden `--reconnect-delay-ms N`, for tests: the first retry's delay. */
+  reconnectDelayMs?: number;
 }
 
 /**
@@ -163,6 +192,7 @@ export function serveHelp(lang: Lang): string {
     passwordTries: DEFAULT_PASSWORD_LIMITS.triesPerAddress,
     roomPasswordTries: DEFAULT_PASSWORD_LIMITS.roomTriesPerMinute,
     stopConfirm: STOP_CONFIRM_MS / 1000,
+    history: DEFAULT_HISTORY_LINES,
   });
 }
 
@@ -176,7 +206,11 @@ export function serveHelp(lang: Lang): string {
  * ```
  */
 export function connectHelp(lang: Lang): string {
-  return t(lang, "cli.help.connect", { port: DEFAULT_PORT });
+  return t(lang, "cli.help.connect", {
+    port: DEFAULT_PORT,
+    outbox: OUTBOX_LINES,
+    backoff: RECONNECT_MAX_DELAY_MS / 1000,
+  });
 }
 
 /**
@@ -303,8 +337,12 @@ function parseServe(args: string[], lang: Lang): Invocation {
     "queue-kib": { type: "string" },
     "password-delay": { type: "string" },
     "password-tries": { type: "string" },
+    history: { type: "string" },
+    log: { type: "string" },
+    "reserve-seconds": { type: "string" },
     password: { type: "boolean" },
     tls: { type: "boolean" },
+    "tls-new": { type: "boolean" },
     "tls-cert": { type: "string" },
     "tls-key": { type: "string" },
     lang: { type: "string" },
@@ -333,6 +371,10 @@ function parseServe(args: string[], lang: Lang): Invocation {
   const keyFile = values["tls-key"] as string | undefined;
   if ((certFile === undefined) !== (keyFile === undefined)) {
     usage(lang, "cli.tls-cert-and-key");
+  }
+  // Issue 9: --tls-new replaces chat's own kept certificate.
+  if (values["tls-new"] && certFile !== undefined) {
+    usage(lang, "identity.new-and-cert");
   }
   return {
     command: "serve",
@@ -375,8 +417,13 @@ function parseServe(args: string[], lang: Lang): Invocation {
       0,
     ),
     askPassword: values.password === true,
+    historyLines: count("history", DEFAULT_HISTORY_LINES, 0),
+    transcriptPath: values.log as string | undefined,
+    reserveMs: count("reserve-seconds", DEFAULT_RESERVE_MS / 1000, 0) * 1000,
     tls: certFile !== undefined && keyFile !== undefined
       ? { certFile, keyFile }
+      : values["tls-new"]
+      ? { selfSigned: true, fresh: true }
       : values.tls
       ? { selfSigned: true }
       : undefined,
@@ -396,6 +443,12 @@ function parseConnect(
     ca: { type: "string" },
     fingerprint: { type: "string" },
     lang: { type: "string" },
+    // Issue 9: reconnecting, mentions, transcript.
+    "no-reconnect": { type: "boolean" },
+    quiet: { type: "boolean" },
+    log: { type: "string" },
+    // Not in the help: lets tests reconnect without waiting a second.
+    "reconnect-delay-ms": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) return { command: "help", text: connectHelp(lang) };
@@ -423,6 +476,20 @@ function parseConnect(
     nameIsExplicit: explicitName !== undefined,
     tls: connectTls(values, lang),
     lang,
+    ...(values["no-reconnect"] ? { reconnect: false as const } : {}),
+    ...(values.quiet ? { quiet: true as const } : {}),
+    ...(values.log !== undefined ? { log: values.log as string } : {}),
+    ...(values["reconnect-delay-ms"] !== undefined
+      ? {
+        reconnectDelayMs: parseCount(
+          "--reconnect-delay-ms",
+          values["reconnect-delay-ms"] as string,
+          0,
+          { min: 1, max: 30_000 },
+          lang,
+        ),
+      }
+      : {}),
   };
 }
 
@@ -460,11 +527,15 @@ const VALUE_EXAMPLES: Record<string, string> = {
   "--queue-kib": "1024",
   "--password-delay": "1",
   "--password-tries": "5",
+  "--history": "50",
+  "--log": "class.log",
+  "--reserve-seconds": "60",
   "--tls-cert": "cert.pem",
   "--tls-key": "key.pem",
   "--ca": "ca.pem",
   "--fingerprint": "AB:CD:...",
   "--lang": "fr",
+  "--reconnect-delay-ms": "100",
 };
 
 type OptionSpec = Record<

@@ -53,6 +53,7 @@ const EVENT_FIELDS: Record<EventType, Record<string, Check>> = {
     online: arrayOf(isString),
     watchers: isNumber,
     topic: optional(isString),
+    token: optional(isString),
   },
   who: {
     online: arrayOf(shaped({ name: isString, address: optional(isString) })),
@@ -77,6 +78,8 @@ const EVENT_FIELDS: Record<EventType, Record<string, Check>> = {
     versions: arrayOf(isNumber),
     password: isBoolean,
     server: optional(isString),
+    run: optional(isString),
+    history: optional(isNumber),
   },
 };
 
@@ -132,6 +135,9 @@ export function parseServerEvent(line: string): ServerEvent | undefined {
   const event = sanitizeStrings({ ...object }) as Record<string, unknown>;
   event.seq = isNumber(object.seq) ? object.seq : 0;
   event.time = Number.isNaN(time) ? 0 : time;
+  // Replayed earlier lines (issue 9) are marked `history: true`; `proto`
+  // has a `history` of its own (how many lines the room keeps).
+  if (type !== "proto" && object.history !== true) delete event.history;
   return event as unknown as ServerEvent;
 }
 

@@ -22,6 +22,7 @@ import {
   TlsConnectError,
   TlsSetupError,
 } from "./tls.ts";
+import { connectKnownHost, KnownHostChangedError } from "./known_hosts.ts";
 
 /** Give up connecting after this long. */
 export const CONNECT_TIMEOUT_MS = 10_000;
@@ -46,11 +47,34 @@ export interface ClientOptions {
   password?: string;
   /** The language the person reads; English when missing. */
   lang?: Lang;
+  /**
+   * Connect again after the connection drops (default true); false is
+   * `--no-reconnect`: say why and end with status 1.
+   */
+  reconnect?: boolean;
+  /** `--quiet`: no bell when the person is mentioned. */
+  quiet?: boolean;
+  /** `--log FILE`: where the session's transcript is appended. */
+  log?: string;
+  /**
+   * The first delay before reconnecting, in ms (default 1 s), for tests
+   * only: `--reconnect-delay-ms`, not in the help.
+   */
+  reconnectDelayMs?: number;
 }
 
 /** A problem the person connecting can act on; printed as one line. */
 export class ClientError extends Error {
   override name = "ClientError";
+}
+
+/**
+ * Connecting again would fail the same way: the server is an older chat,
+ * speaks another protocol version, or now wants a password this client
+ * does not have. `chat connect` stops reconnecting after it.
+ */
+export class ServerMismatchError extends ClientError {
+  override name = "ServerMismatchError";
 }
 
 /**
@@ -100,6 +124,15 @@ export async function connectToServer(
         lang: options.lang,
       });
     }
+    // Issue 9: --tls alone trusts on first use (known_hosts.ts).
+    if (tls && tls.caFile === undefined) {
+      return await connectKnownHost({
+        hostname,
+        port,
+        timeoutMs: CONNECT_TIMEOUT_MS,
+        lang: options.lang,
+      });
+    }
     if (tls) {
       return await connectVerified({
         hostname,
@@ -118,6 +151,10 @@ export async function connectToServer(
     conn.setNoDelay(true);
     return conn;
   } catch (error) {
+    // Issue 9: a changed certificate is refused again at every try.
+    if (error instanceof KnownHostChangedError) {
+      throw new ServerMismatchError(error.message);
+    }
     throw new ClientError(connectProblem(error, options));
   }
 }
@@ -183,7 +220,8 @@ function plainError(line: string): string | undefined {
 export async function startProtocol(
   link: ServerLink,
   options: ClientOptions,
-): Promise<void> {
+  canAsk = true,
+): Promise<{ proto: EventOf<"proto">; password?: string }> {
   const lang = options.lang ?? "en";
   const where = formatAddress(options.hostname, options.port);
   const first = await within(
@@ -221,7 +259,10 @@ export async function startProtocol(
       }),
   );
   link.speakStructured();
-  if (proto.password) await givePassword(link, options);
+  const password = proto.password
+    ? await givePassword(link, options, canAsk)
+    : undefined;
+  return { proto, password };
 }
 
 /** Waits for the `proto` event, reading past the plain lines before it. */
@@ -241,13 +282,13 @@ async function awaitProto(
       // that did not understand `/proto`, and has joined us as a guest.
       if (plainError(line) === undefined) continue;
       await link.sendPlain("/quit");
-      throw new ClientError(t(lang, "client.older-server", { where }));
+      throw new ServerMismatchError(t(lang, "client.older-server", { where }));
     }
     const event = parseServerEvent(line);
     if (event?.type === "proto") return event;
     if (event?.type === "error" && event.code === "protocol-version") {
       const { supported } = (event.args ?? {}) as { supported?: unknown };
-      throw new ClientError(
+      throw new ServerMismatchError(
         t(lang, "client.protocol-version", {
           where,
           theirs: Array.isArray(supported) ? supported.join(", ") : "?",
@@ -258,17 +299,23 @@ async function awaitProto(
   }
 }
 
-/** Sends the room password; throws when it is refused. */
+/**
+ * Sends the room password (asked for at the terminal when missing and
+ * `canAsk`); resolves with it once accepted, throws when it is refused.
+ */
 async function givePassword(
   link: ServerLink,
   options: ClientOptions,
-): Promise<void> {
+  canAsk: boolean,
+): Promise<string> {
   const lang = options.lang ?? "en";
   const where = formatAddress(options.hostname, options.port);
   const password = options.password ??
-    await readSecret(t(lang, "client.password-prompt", { where }));
+    (canAsk
+      ? await readSecret(t(lang, "client.password-prompt", { where }))
+      : undefined);
   if (password === undefined) {
-    throw new ClientError(t(lang, "client.password-needed", { where }));
+    throw new ServerMismatchError(t(lang, "client.password-needed", { where }));
   }
   await link.send(`/pass ${password}`);
   while (true) {
@@ -279,7 +326,9 @@ async function givePassword(
       );
     }
     const event = parseServerEvent(line);
-    if (event?.type === "notice" && event.code === "password-accepted") return;
+    if (event?.type === "notice" && event.code === "password-accepted") {
+      return password;
+    }
     if (event?.type === "error") {
       const message = t(lang, "client.refused.password", {
         where,

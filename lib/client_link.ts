@@ -67,6 +67,14 @@ export class ServerLink {
     );
   }
 
+  /**
+   * Sends a structured request (such as `{"type":"history"}`), as one JSON
+   * line; only once the server speaks the structured protocol.
+   */
+  request(request: Record<string, unknown>): Promise<void> {
+    return this.sendPlain(JSON.stringify(request));
+  }
+
   /** Sends a heartbeat, which the server answers with `pong`. */
   ping(): Promise<void> {
     return this.sendPlain(

@@ -122,6 +122,13 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
       room.setTopic(member, args);
     },
   }],
+  ["history", {
+    usage: "",
+    quiet: true,
+    run(room, member) {
+      room.history(member, undefined, true);
+    },
+  }],
   ["kick", {
     usage: "NAME",
     hostOnly: true,

@@ -33,6 +33,8 @@ export interface ConnectionSettings {
   flow: FlowControl;
   /** `chat x.y.z`, told to structured clients. */
   serverName: string;
+  /** Random id of this server run, told to structured clients (issue 9). */
+  run: string;
   /**
    * Called when the room throws: a bug in chat, not something the client
    * did. `address` is the client's.
@@ -251,6 +253,10 @@ export class Connection implements Peer {
           return room.say(this.member, request.text);
         case "line":
           return this.#handleText(request.text);
+        case "history":
+          return room.history(this.member, request.after);
+        case "resume":
+          return room.resume(this.member, request.name, request.token);
       }
     }
     this.#handleText(text);
@@ -300,6 +306,8 @@ export class Connection implements Peer {
       versions: [...PROTOCOL_VERSIONS],
       password: room.passwordNeeded(this.member),
       server: this.#settings.serverName,
+      run: this.#settings.run,
+      history: room.historyLines,
     });
   }
 }

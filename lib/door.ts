@@ -28,6 +28,11 @@ export function handleAtDoor(
     room.quit(state);
     return false;
   }
+  // Asking for the earlier lines does not join (issue 9).
+  if (commandName === "history") {
+    room.history(state, undefined, true);
+    return false;
+  }
   const password = room.password;
   if (commandName === "pass") {
     if (!password) {

@@ -59,7 +59,11 @@ export type Notice =
   /** To the host: `/stop` with people connected; a second one shuts down. */
   | { code: "stop-confirm"; args: { count: number; seconds: number } }
   /** To the host: `stop` or `/quit`, which do not shut the room down. */
-  | { code: "how-to-stop"; args: { typed: string } };
+  | { code: "how-to-stop"; args: { typed: string } }
+  /** Before a replay of earlier lines (issue 9): `count` events follow. */
+  | { code: "history-start"; args: { count: number } }
+  /** After a replay of earlier lines: `count` events were replayed. */
+  | { code: "history-end"; args: { count: number } };
 
 /** Errors: something this client did was refused. */
 export type ErrorNotice =
@@ -68,6 +72,13 @@ export type ErrorNotice =
   | { code: "name-invalid"; args: { name: string; problem: NameProblem } }
   | { code: "name-taken"; args: { name: string } }
   | { code: "name-reserved"; args: { name: string } }
+  /**
+   * The name belongs to a member whose connection dropped; it is kept for
+   * them `seconds` more (issue 9).
+   */
+  | { code: "name-away"; args: { name: string; seconds: number } }
+  /** `resume` found no name kept for that token: join with `/nick` instead. */
+  | { code: "resume-failed"; args: { name: string } }
   | { code: "same-name"; args: { name: string } }
   | { code: "no-such-name"; args: { name: string } }
   | { code: "password-first" }
@@ -131,6 +142,11 @@ export type EventBody =
     online: string[];
     watchers: number;
     topic?: string;
+    /**
+     * Secret proof that a later connection is this same client: sent with
+     * `resume` after a drop (issue 9). Only this member is told it.
+     */
+    token?: string;
   }
   | { type: "who"; online: WhoEntry[]; watchers: number }
   | { type: "help"; commands: CommandInfo[] }
@@ -145,6 +161,10 @@ export type EventBody =
     versions: number[];
     password: boolean;
     server: string;
+    /** Random id of this server run: a restarted server has a new one. */
+    run: string;
+    /** How many earlier lines the room keeps (`--history`); 0: none. */
+    history: number;
   };
 
 /** Every event type. */
@@ -153,9 +173,17 @@ export type EventType = EventBody["type"];
 /**
  * An event as sent: its body plus a sequence number (one counter per
  * server run, increasing in the order events happen) and the server's time
- * in milliseconds since 1970.
+ * in milliseconds since 1970. `history` is true on an earlier event
+ * replayed to a newcomer (it keeps its original `seq` and `time`).
  */
-export type ServerEvent = EventBody & { seq: number; time: number };
+export type ServerEvent =
+  | (Exclude<EventBody, { type: "proto" }> & {
+    seq: number;
+    time: number;
+    history?: true;
+  })
+  // `proto` has its own `history` field: the server's `--history` limit.
+  | (Extract<EventBody, { type: "proto" }> & { seq: number; time: number });
 
 /** The body of the event of type `T`. */
 export type BodyOf<T extends EventType> = Extract<EventBody, { type: T }>;

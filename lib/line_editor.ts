@@ -90,8 +90,8 @@ interface Shown {
  * ```
  */
 export class LineEditor {
-  readonly #prompt: string;
-  readonly #promptWidth: number;
+  #prompt: string;
+  #promptWidth: number;
   readonly #historySize: number;
   // The input, one entry per character as drawn (a character and the
   // zero-width marks after it), and the columns of each.
@@ -117,11 +117,21 @@ export class LineEditor {
 
   constructor(options: LineEditorOptions) {
     this.#prompt = options.prompt;
-    this.#promptWidth = [...options.prompt].reduce(
-      (sum, char) => sum + charWidth(char.codePointAt(0)!),
-      0,
-    );
+    this.#promptWidth = textWidth(options.prompt);
     this.#historySize = options.historySize ?? 500;
+  }
+
+  /**
+   * Changes the prompt (a status that updates in place, such as "reconnecting
+   * in 4 s"): `prompt` is what it shows, in plain characters narrower than
+   * the screen; `styled` the same with colour codes around it, written
+   * instead. The input is drawn again at the next render.
+   */
+  setPrompt(prompt: string, styled: string = prompt): void {
+    if (styled === this.#prompt) return;
+    this.#prompt = styled;
+    this.#promptWidth = textWidth(prompt);
+    this.#dirty = true;
   }
 
   /** The input as typed so far. */
@@ -619,6 +629,13 @@ export class LineEditor {
     };
     return out;
   }
+}
+
+/** The columns `text` (plain characters) takes on the screen. */
+function textWidth(text: string): number {
+  let width = 0;
+  for (const char of text) width += charWidth(char.codePointAt(0)!);
+  return width;
 }
 
 /** The first character at `row` or below it (`count` when there is none). */

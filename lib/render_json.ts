@@ -23,7 +23,7 @@ import { errorSentence, noticeSentence } from "./render_text.ts";
  */
 export function renderJson(event: ServerEvent): string {
   const time = isoTime(event.time);
-  if (event.type === "message") {
+  if (event.type === "message" && event.history === undefined) {
     // The common case, built directly: one event per line said. Names
     // never need escaping (letters, digits, _ and -), texts may.
     return escapeLineSeparators(
@@ -79,6 +79,16 @@ export type ClientRequest =
   | { type: "say"; text: string }
   /** A heartbeat, answered with `pong`. */
   | { type: "ping" }
+  /**
+   * The room's earlier lines (issue 9), all of them or only those with a
+   * sequence number above `after`.
+   */
+  | { type: "history"; after?: number }
+  /**
+   * Back under a name kept since this client's connection dropped; `token`
+   * is the one its last `welcome` carried (issue 9).
+   */
+  | { type: "resume"; name: string; token: string }
   /** Not a valid request: the error to answer with; nothing else happens. */
   | { type: "invalid"; error: ErrorNotice };
 
@@ -86,6 +96,8 @@ const REQUEST_FIELDS: Record<string, readonly string[]> = {
   line: ["type", "text"],
   say: ["type", "text"],
   ping: ["type"],
+  history: ["type", "after"],
+  resume: ["type", "name", "token"],
 };
 
 /**
@@ -140,6 +152,24 @@ export function parseClientJson(line: string): ClientRequest {
     }
   }
   if (object.type === "ping") return { type: "ping" };
+  if (object.type === "history") {
+    if (object.after === undefined) return { type: "history" };
+    const after = object.after;
+    if (typeof after !== "number" || !Number.isSafeInteger(after)) {
+      return badField("after");
+    }
+    return { type: "history", after };
+  }
+  if (object.type === "resume") {
+    // Checked here so the room never sees a name or token of any size.
+    if (typeof object.name !== "string" || object.name.length > 64) {
+      return badField("name");
+    }
+    if (typeof object.token !== "string" || object.token.length > 64) {
+      return badField("token");
+    }
+    return { type: "resume", name: object.name, token: object.token };
+  }
   if (typeof object.text !== "string") {
     return {
       type: "invalid",
@@ -147,4 +177,8 @@ export function parseClientJson(line: string): ClientRequest {
     };
   }
   return { type: object.type as "line" | "say", text: object.text };
+}
+
+function badField(field: string): ClientRequest {
+  return { type: "invalid", error: { code: "bad-field", args: { field } } };
 }

@@ -143,6 +143,9 @@ export function noticeText(event: ServerEvent, lang: Lang): string {
  * ```
  */
 export function noticeSentence(notice: Notice, lang: Lang): string {
+  if (notice.code === "history-start" && notice.args.count === 1) {
+    return t(lang, "notice.history-start.one", notice.args);
+  }
   return t(
     lang,
     `notice.${notice.code}`,

@@ -26,6 +26,12 @@ import {
   FloodBucket,
   type FloodLimits,
 } from "./flood.ts";
+import {
+  DEFAULT_HISTORY_LINES,
+  History,
+  HISTORY_MAX_BYTES,
+  isKeptInHistory,
+} from "./history.ts";
 import { Moderation } from "./moderation.ts";
 import {
   DEFAULT_PASSWORD_LIMITS,
@@ -90,6 +96,33 @@ export interface MemberState extends Member {
   readonly roomShare: RoomShare;
   /** When the room's ceiling last refused one of its lines. */
   roomRefusedAt: number;
+  /**
+   * The secret its last welcome carried: with it, a new connection takes
+   * the name back after a drop (issue 9). "" before joining.
+   */
+  token: string;
+}
+
+/**
+ * Why leaving keeps a member's name for it a while: its connection went
+ * away without it quitting, so its client may come back (issue 9).
+ */
+const REASONS_THAT_KEEP_THE_NAME: ReadonlySet<LeaveReason> = new Set<
+  LeaveReason
+>(["connection-lost", "timed-out", "too-slow"]);
+
+/** How long a dropped member's name stays kept for it (issue 9). */
+export const DEFAULT_RESERVE_MS = 60_000;
+
+/** Most names kept at once; past this the oldest is let go first. */
+const MAX_KEPT_NAMES = 1024;
+
+/** A dropped member's name, kept for whoever holds its token. */
+interface KeptName {
+  readonly name: string;
+  readonly token: string;
+  /** When it is let go, on the room's clock. */
+  readonly until: number;
 }
 
 /** How long a wrong password waits before its refusal, to slow guessing. */
@@ -123,6 +156,23 @@ export interface RoomOptions {
   roomRate?: number;
   /** Lock-outs after wrong passwords, per address and for the room. */
   passwordLimits?: PasswordLimits;
+  /**
+   * Earlier public lines kept for newcomers (`--history`, default
+   * {@linkcode DEFAULT_HISTORY_LINES}); 0 keeps none.
+   */
+  historyLines?: number;
+  /** Most bytes of text the history keeps (default 64 KiB). */
+  historyBytes?: number;
+  /**
+   * How long a dropped member's name is kept for it, in ms (default
+   * {@linkcode DEFAULT_RESERVE_MS}).
+   */
+  reserveMs?: number;
+  /**
+   * Called with every event said to everyone, once, as it is said (the
+   * transcript, `--log`). Must not throw or wait.
+   */
+  onBroadcast?: (event: ServerEvent) => void;
 }
 
 /**
@@ -164,6 +214,11 @@ export class Room {
    * to.
    */
   readonly #reservedNames = new Set<string>();
+  /** Names of dropped members kept for them, by `nameKey` (issue 9). */
+  readonly #keptNames = new Map<string, KeptName>();
+  readonly #history: History;
+  readonly #reserveMs: number;
+  readonly #onBroadcast: ((event: ServerEvent) => void) | undefined;
   readonly moderation: Moderation = new Moderation(this);
   #topic: string | undefined;
   #guestCounter = 0;
@@ -193,6 +248,17 @@ export class Room {
       options.passwordLimits ?? DEFAULT_PASSWORD_LIMITS,
       this.#now,
     );
+    this.#history = new History(
+      options.historyLines ?? DEFAULT_HISTORY_LINES,
+      options.historyBytes ?? HISTORY_MAX_BYTES,
+    );
+    this.#reserveMs = options.reserveMs ?? DEFAULT_RESERVE_MS;
+    this.#onBroadcast = options.onBroadcast;
+  }
+
+  /** How many earlier lines the room keeps for newcomers; 0: none. */
+  get historyLines(): number {
+    return this.#history.maxLines;
   }
 
   /** Names of everyone present, in order of arrival. */
@@ -286,6 +352,9 @@ export class Room {
     this.#members.delete(state);
     this.#audience.delete(state);
     this.#byName.delete(nameKey(state.name));
+    if (reason && REASONS_THAT_KEEP_THE_NAME.has(reason) && !state.isHost) {
+      this.#keepName(state);
+    }
     this.broadcast(
       reason
         ? { type: "left", name: state.name, reason }
@@ -295,8 +364,13 @@ export class Room {
 
   /** Says something to everyone present and watching. */
   broadcast(body: EventBody): void {
-    const event = new OutgoingEvent(this.#stamp(body), true);
+    const stamped = this.#stamp(body);
+    const event = new OutgoingEvent(stamped, true);
     for (const member of this.#audience) member.peer.send(event);
+    // The same stamped object, kept by reference: nothing is copied or
+    // encoded here for history or the transcript.
+    if (isKeptInHistory(stamped)) this.#history.add(stamped);
+    this.#onBroadcast?.(stamped);
   }
 
   /** Says something to the host at its console, when it is in the room. */
@@ -565,6 +639,11 @@ export class Room {
     if (holder && holder !== state) {
       return { code: "name-taken", args: { name } };
     }
+    const kept = this.#keptName(name);
+    if (kept) {
+      const seconds = Math.max(1, Math.ceil((kept.until - this.#now()) / 1000));
+      return { code: "name-away", args: { name: kept.name, seconds } };
+    }
     if (!state.isHost && this.#reservedNames.has(nameKey(name))) {
       return { code: "name-reserved", args: { name } };
     }
@@ -575,7 +654,9 @@ export class Room {
   nextGuestName(): string {
     let name: string;
     do name = `guest${++this.#guestCounter}`; while (
-      this.#byName.has(nameKey(name)) || this.#reservedNames.has(nameKey(name))
+      this.#byName.has(nameKey(name)) ||
+      this.#reservedNames.has(nameKey(name)) ||
+      this.#keptName(name) !== undefined
     );
     return name;
   }
@@ -586,6 +667,106 @@ export class Room {
     state.watching = true;
     this.#watcherCount++;
     this.#audience.add(state);
+    // What it missed, before anything new (issue 9).
+    this.#replayHistory(state);
+  }
+
+  /**
+   * The room's earlier lines for `member` (`/history`, or the structured
+   * request `history`): all kept, or those with a sequence number above
+   * `after`. Counted like any line for flood control (`counted`: the
+   * line asking was already). Nothing before the room's password.
+   */
+  history(member: Member, after?: number, counted = false): void {
+    const state = member as MemberState;
+    if (!state.present && !state.waiting) return;
+    if (!counted && !this.#withinFloodLimit(state, this.#now())) return;
+    if (this.passwordNeeded(state)) {
+      return this.tellError(state, { code: "password-first" });
+    }
+    this.#replayHistory(state, after);
+  }
+
+  /**
+   * `resume` (issue 9): a connection that has not joined takes back the
+   * name kept since its client's connection dropped, proving with the
+   * token that client's last welcome carried. It then joins as with
+   * `/nick` (everyone sees `joined`) and gets a welcome with a new token.
+   * If the old connection is still in the room, it is disconnected first
+   * (`connection-lost`). Otherwise it is told `resume-failed` and nothing
+   * else changes.
+   */
+  resume(member: Member, typedName: string, token: string): void {
+    const state = member as MemberState;
+    if (!state.present && !state.waiting) return;
+    if (!this.#withinFloodLimit(state, this.#now())) return;
+    if (this.passwordNeeded(state)) {
+      return this.tellError(state, { code: "password-first" });
+    }
+    const name = normalizeName(sanitizeText(typedName));
+    // Its old connection may not have been found dead yet (a laptop that
+    // woke up before its heartbeat ran out): the token proves it is the
+    // same client, so the old connection goes and the new one takes over.
+    const holder = state.waiting ? this.#byName.get(nameKey(name)) : undefined;
+    if (holder && !holder.isHost && sameToken(holder.token, token)) {
+      this.remove(holder, "connection-lost");
+      this.#keptNames.delete(nameKey(holder.name));
+      this.enter(state, holder.name);
+      return;
+    }
+    const kept = state.waiting ? this.#keptName(name) : undefined;
+    if (!kept || !sameToken(kept.token, token)) {
+      return this.tellError(state, {
+        code: "resume-failed",
+        args: { name: name.slice(0, 64) },
+      });
+    }
+    this.#keptNames.delete(nameKey(kept.name));
+    this.enter(state, kept.name);
+  }
+
+  /** The name kept for a dropped member under `name`, if still kept. */
+  #keptName(name: string): KeptName | undefined {
+    if (this.#keptNames.size === 0) return undefined;
+    const key = nameKey(name);
+    const kept = this.#keptNames.get(key);
+    if (!kept) return undefined;
+    if (kept.until > this.#now()) return kept;
+    this.#keptNames.delete(key);
+    return undefined;
+  }
+
+  /** Keeps a dropped member's name for its token, for a while. */
+  #keepName(state: MemberState): void {
+    if (this.#reserveMs <= 0 || state.token === "") return;
+    const now = this.#now();
+    for (const [key, kept] of this.#keptNames) {
+      if (kept.until <= now || this.#keptNames.size >= MAX_KEPT_NAMES) {
+        this.#keptNames.delete(key);
+      }
+    }
+    this.#keptNames.set(nameKey(state.name), {
+      name: state.name,
+      token: state.token,
+      until: now + this.#reserveMs,
+    });
+  }
+
+  /**
+   * Sends the kept events to one member, framed by `history-start` and
+   * `history-end`; nothing at all when there are none.
+   */
+  #replayHistory(state: MemberState, after?: number): void {
+    const events = this.#history.replay(after);
+    if (events.length === 0) return;
+    const count = events.length;
+    this.tell(state, {
+      type: "notice",
+      code: "history-start",
+      args: { count },
+    });
+    for (const event of events) state.peer.send(event);
+    this.tell(state, { type: "notice", code: "history-end", args: { count } });
   }
 
   /**
@@ -605,6 +786,7 @@ export class Room {
     this.#members.add(state);
     this.#audience.add(state);
     this.#byName.set(nameKey(name), state);
+    state.token = newToken();
     const welcome: EventBody = {
       type: "welcome",
       name,
@@ -612,6 +794,7 @@ export class Room {
       watchers: this.#watcherCount,
     };
     if (this.#topic) welcome.topic = this.#topic;
+    welcome.token = state.token;
     this.tell(state, welcome);
   }
 
@@ -656,6 +839,7 @@ export class Room {
       lastLineAt: this.#now(),
       roomShare: newRoomShare(this.#now()),
       roomRefusedAt: -Infinity,
+      token: "",
     };
   }
 
@@ -707,4 +891,21 @@ export class Room {
   #tellMuted(state: MemberState): void {
     this.tellError(state, { code: "muted" });
   }
+}
+
+/** A fresh secret: 16 random bytes as 32 hexadecimal digits. */
+function newToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let hex = "";
+  for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
+  return hex;
+}
+
+/** Compares tokens without stopping at the first difference. */
+function sameToken(expected: string, given: string): boolean {
+  let difference = expected.length ^ given.length;
+  for (let i = 0; i < expected.length; i++) {
+    difference |= expected.charCodeAt(i) ^ (given.charCodeAt(i) | 0);
+  }
+  return difference === 0;
 }

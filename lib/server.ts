@@ -20,6 +20,7 @@ import { MAX_LINE_BYTES, sanitizeText } from "./protocol.ts";
 import { DEFAULT_PASSWORD_LIMITS } from "./password_guard.ts";
 import { type FloodLimits, Room } from "./room.ts";
 import { serverContext, TlsServerConn } from "./tls_server.ts"; // issue 14 item 1
+import { Transcript } from "./transcript.ts";
 
 export { IDLE_FLUSH_MS } from "./line_reader.ts";
 export { BACKLOG_BYTES } from "./outgoing_queue.ts";
@@ -105,6 +106,21 @@ export interface ServerOptions {
   /** Language of plain-text clients and of errors (default English). */
   lang?: Lang;
   /**
+   * Earlier public lines kept for newcomers (`--history`, default 50); 0
+   * keeps none.
+   */
+  historyLines?: number;
+  /**
+   * How long a dropped member's name is kept for it, in ms (default 60 s;
+   * `--reserve-seconds`, for tests).
+   */
+  reserveMs?: number;
+  /**
+   * Appends the room's public lines to this file (`--log FILE`), one per
+   * line with its time, in the server's language.
+   */
+  transcriptPath?: string;
+  /**
    * Where a bug in the room is reported: one line, without `chat: `
    * (default: `chat: LINE` on stderr).
    */
@@ -151,15 +167,22 @@ export class ChatServer {
   #stopping = false;
   /** With `--tls`: the certificate, for each connection's handshake. */
   #tlsContext: ReturnType<typeof serverContext> | undefined;
+  /** With `--log`: where the room's public lines are appended. */
+  readonly #transcript: Transcript | undefined;
 
   private constructor(
     listener: Deno.Listener<Deno.Conn, Deno.NetAddr>,
     options: ServerOptions,
+    transcript: Transcript | undefined,
   ) {
     this.#listener = listener;
     this.#options = options;
     this.#lang = options.lang ?? "en";
+    this.#transcript = transcript;
     this.room = new Room({
+      historyLines: options.historyLines,
+      reserveMs: options.reserveMs,
+      onBroadcast: transcript && ((event) => transcript.write(event)),
       onStop: () => void this.shutdown(),
       password: options.password,
       flood: options.flood,
@@ -179,6 +202,7 @@ export class ChatServer {
       maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES,
       flow: this.#flow,
       serverName: `chat ${denoConfig.version}`,
+      run: newRunId(),
       reportBug: (error, address) => this.reportBug(error, address),
     };
     this.#stopped = new Promise((resolve) => this.#resolveStopped = resolve);
@@ -188,6 +212,18 @@ export class ChatServer {
 
   /** Binds the port and starts accepting. Throws {@linkcode ServerError}. */
   static listen(options: ServerOptions): ChatServer {
+    // Before the port: a transcript that cannot be written stops the start.
+    let transcript: Transcript | undefined;
+    if (options.transcriptPath !== undefined) {
+      try {
+        transcript = Transcript.open(
+          options.transcriptPath,
+          options.lang ?? "en",
+        );
+      } catch (error) {
+        throw new ServerError((error as Error).message);
+      }
+    }
     try {
       const where = {
         hostname: options.hostname,
@@ -202,13 +238,14 @@ export class ChatServer {
           .close();
       }
       const listener = Deno.listen(where);
-      const server = new ChatServer(listener, options);
+      const server = new ChatServer(listener, options, transcript);
       if (options.tls) {
         server.#tlsContext = serverContext(options.tls.cert, options.tls.key);
       }
       return server;
       // Issue 14 item 1 (end).
     } catch (error) {
+      transcript?.close();
       throw new ServerError(listenProblem(error, options));
     }
   }
@@ -270,6 +307,7 @@ export class ChatServer {
     ]);
     clearTimeout(timer);
     for (const connection of this.#connections) connection.abort();
+    this.#transcript?.close();
     this.#resolveStopped();
   }
 
@@ -482,4 +520,10 @@ async function refuse(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   try {
     conn.close();
   } catch { /* already closed */ }
+}
+
+/** 8 random bytes as 16 hexadecimal digits: this server run's id. */
+function newRunId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }

@@ -11,12 +11,15 @@ import { nameKey, sanitizeText } from "./protocol.ts";
 import type { ServerEvent } from "./events.ts";
 import { type Lang, t } from "./i18n.ts";
 import { LineEditor, type ScreenSize } from "./line_editor.ts";
+import { charWidth } from "./display_width.ts";
 
 const RESET = "\x1b[0m";
 const BOLD = "\x1b[1m";
 const DIM = "\x1b[2m";
 const RED = "\x1b[31m";
 const MAGENTA = "\x1b[35m";
+const REVERSE = "\x1b[7m";
+const BELL = "\x07";
 // Name colours; red is kept for errors and magenta for private messages.
 const NAME_COLORS = [32, 33, 34, 36, 92, 93, 94, 96].map((code) =>
   `\x1b[${code}m`
@@ -47,7 +50,9 @@ export function nameColor(name: string): string {
  * control the terminal removed and, when `color` is on, names in their
  * colours (your own in bold), notices dimmed, errors in red and private
  * messages in magenta. Notices and errors with a code this program does not
- * know (a newer server) show the server's own text.
+ * know (a newer server) show the server's own text. An earlier line the
+ * room replays (`history`) is dimmed whole; a line that mentions the person
+ * (`mention`, see `mentions.ts`) is shown in reverse video.
  *
  * @example
  * ```ts
@@ -64,7 +69,7 @@ export function nameColor(name: string): string {
  */
 export function formatEvent(
   event: ServerEvent,
-  options: { lang: Lang; ownName: string; color: boolean },
+  options: { lang: Lang; ownName: string; color: boolean; mention?: boolean },
 ): string {
   // Everything from the server is cleaned before it reaches the screen:
   // the rendered line (each line of /help), and the parts coloured below.
@@ -73,6 +78,8 @@ export function formatEvent(
     ? rendered.split("\n").map(sanitizeText).join("\n")
     : sanitizeText(rendered);
   if (!options.color) return plain;
+  if (options.mention) return REVERSE + plain + RESET;
+  if (event.history) return DIM + plain + RESET;
   const isOwn = (name: string) => nameKey(name) === nameKey(options.ownName);
   const style = (name: string) => (isOwn(name) ? BOLD : "") + nameColor(name);
   switch (event.type) {
@@ -124,8 +131,19 @@ export interface LineConsole {
    * the terminal is removed.
    */
   print(text: string): void;
-  /** Shows an event, in the console's language. */
-  show(event: ServerEvent): void;
+  /**
+   * Shows an event, in the console's language; with `mention`, highlighted
+   * (at a terminal) and, with `bell` too, with the terminal's bell.
+   */
+  show(event: ServerEvent, how?: { mention?: boolean; bell?: boolean }): void;
+  /**
+   * At a terminal, shows `status` in place of the prompt, updated in place
+   * rather than scrolling (`undefined`: the usual prompt again). Without a
+   * terminal, does nothing: the caller says what matters in lines.
+   */
+  setStatus(status: string | undefined): void;
+  /** True when this console is a terminal (line editor, colours). */
+  readonly isTerminal: boolean;
   /**
    * Stops reading input. A half-typed line stays on screen. Lines printed
    * after still show.
@@ -518,12 +536,31 @@ function openPipeConsole(
         formatEvent(event, { lang: handlers.lang, ownName: "", color: false }),
       );
     },
+    setStatus() {},
+    isTerminal: false,
     close() {
       closed = true;
     },
     whenWritable: () => output.whenWritable(),
     flushed: () => output.flushed(),
   };
+}
+
+/** The input line's usual prompt. */
+const PROMPT = "> ";
+
+/** `text` cut to at most `columns` columns, with "…" when cut. */
+function fitWidth(text: string, columns: number): string {
+  const most = Math.max(8, columns);
+  let width = 0;
+  let out = "";
+  for (const char of text) {
+    const next = charWidth(char.codePointAt(0)!);
+    if (width + next > most - 1) return out + "…";
+    width += next;
+    out += char;
+  }
+  return out;
 }
 
 /** The terminal's size; 80 by 24 when it cannot be known. */
@@ -540,7 +577,7 @@ function openTerminalConsole(
   mode: ConsoleOutputMode,
 ): LineConsole {
   const color = !Deno.noColor;
-  const editor = new LineEditor({ prompt: "> ", historySize: 500 });
+  const editor = new LineEditor({ prompt: PROMPT, historySize: 500 });
   let reading = true;
   let closed = false;
   // One write at a time: the editor draws what changed since the last one
@@ -622,16 +659,32 @@ function openTerminalConsole(
   };
   return {
     print: (text) => print(sanitizeLines(text)),
-    show(event) {
+    show(event, how = {}) {
       if (event.type === "proto") return;
       print(
         formatEvent(event, {
           lang: handlers.lang,
           ownName: handlers.ownName(),
           color,
+          mention: how.mention,
         }),
       );
+      if (how.mention && how.bell) output.raw(BELL);
     },
+    setStatus(status) {
+      if (closed) return;
+      if (status === undefined) {
+        editor.setPrompt(PROMPT);
+      } else {
+        // One row, whatever the width: the input stays on the same row.
+        const shown =
+          fitWidth(sanitizeText(status), screenSize().columns - 12) + " " +
+          PROMPT;
+        editor.setPrompt(shown, color ? DIM + shown + RESET : shown);
+      }
+      update();
+    },
+    isTerminal: true,
     close() {
       if (closed) return;
       // After what is being written, leave the terminal ready for what

@@ -66,6 +66,57 @@ export class TlsConnectError extends Error {
   }
 }
 
+/**
+ * {@linkcode connectPinned} found no certificate with the expected
+ * fingerprint: `expected` is the one asked for, `actual` the fingerprints of
+ * the certificates the server showed (its own first). Issue 9: the known
+ * hosts (`known_hosts.ts`) word this as a changed certificate.
+ *
+ * @example
+ * ```ts
+ * import { connectPinned, FingerprintMismatchError } from "./tls.ts";
+ * try {
+ *   await connectPinned({ hostname: "127.0.0.1", port: 5000, fingerprint: "AB:..." });
+ * } catch (error) {
+ *   if (error instanceof FingerprintMismatchError) console.log(error.actual[0]);
+ * }
+ * ```
+ */
+export class FingerprintMismatchError extends TlsConnectError {
+  /** Makes the error from its one-line message and both fingerprints. */
+  constructor(
+    message: string,
+    readonly expected: string,
+    readonly actual: string[],
+  ) {
+    super(message);
+    this.name = "FingerprintMismatchError";
+  }
+}
+
+/**
+ * {@linkcode connectVerified} refused the certificate because no authority
+ * it trusts vouches for it (self-signed, or issued by an unknown authority).
+ * Issue 9: `chat connect --tls` then trusts it on first use instead.
+ *
+ * @example
+ * ```ts
+ * import { connectVerified, UntrustedCertificateError } from "./tls.ts";
+ * try {
+ *   await connectVerified({ hostname: "127.0.0.1", port: 5000 });
+ * } catch (error) {
+ *   if (error instanceof UntrustedCertificateError) console.log("ask the user");
+ * }
+ * ```
+ */
+export class UntrustedCertificateError extends TlsConnectError {
+  /** Makes the error; line breaks in `message` become spaces. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UntrustedCertificateError";
+  }
+}
+
 // --- a server's certificate -----------------------------------------------------
 
 /** What the connecting side needs to know about a server's certificate. */
@@ -440,8 +491,10 @@ export async function connectPinned(options: {
   );
   const index = fingerprints.indexOf(expected);
   if (index < 0) {
-    throw new TlsConnectError(
+    throw new FingerprintMismatchError(
       t(lang, "tls.mismatch", { where, expected, actual: fingerprints[0] }),
+      expected,
+      fingerprints,
     );
   }
   let facts: CertificateFacts;
@@ -561,7 +614,7 @@ export async function connectVerified(options: {
       : t(lang, "tls.hint.ca", { file: options.caFile });
     if (/UnknownIssuer|BadSignature|UnknownCA|unknown issuer/i.test(message)) {
       const facts = await diagnose(hostname, port, timeoutMs);
-      throw new TlsConnectError(
+      throw new UntrustedCertificateError(
         t(lang, facts?.selfIssued ? "tls.self-signed" : "tls.untrusted", {
           where,
           hint,
@@ -610,4 +663,50 @@ async function diagnose(
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The SHA-256 fingerprint a server's `chat serve` printed, read from the
+ * certificates it shows (one probe connection, no checks, closed after the
+ * handshake): its own certificate's, or, when chat issued that one at start
+ * under a certificate given to `--tls-cert` (subject `CN=chat server`), the
+ * given certificate's, which stays the same across restarts. Issue 9: what
+ * `chat connect --tls` shows on first use, then pins with
+ * {@linkcode connectPinned}. Throws as `connectPinned` does for a server
+ * that does not speak TLS or cannot be reached.
+ *
+ * @example
+ * ```ts
+ * import { serverFingerprint } from "./tls.ts";
+ * await serverFingerprint({ hostname: "127.0.0.1", port: 5000 }); // "28:39:..."
+ * ```
+ */
+export async function serverFingerprint(options: {
+  hostname: string;
+  port: number;
+  timeoutMs?: number;
+  /** The language of the error messages; English unless given. */
+  lang?: Lang;
+}): Promise<string> {
+  const lang = options.lang ?? "en";
+  const chain = await probeCertificates(
+    options.hostname,
+    options.port,
+    options.timeoutMs ?? TLS_TIMEOUT_MS,
+    lang,
+  );
+  let pinned = chain[0];
+  if (chain.length > 1) {
+    try {
+      const { X509Certificate } = await import("node:crypto");
+      const own = new X509Certificate(chain[0]);
+      if (
+        own.subject === "CN=chat server" &&
+        own.checkIssued(new X509Certificate(chain[1]))
+      ) {
+        pinned = chain[1];
+      }
+    } catch { /* unreadable: pin what the server showed first */ }
+  }
+  return await fingerprintOf(pinned);
 }

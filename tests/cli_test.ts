@@ -109,7 +109,40 @@ const SERVE_DEFAULTS = {
   askPassword: false,
   tls: undefined,
   lang: "en",
+  // Issue 9.
+  historyLines: 50,
+  transcriptPath: undefined,
+  reserveMs: 60_000,
 };
+
+Deno.test("serve --history, --log and --reserve-seconds (issue 9)", () => {
+  const invocation = parseCommandLine([
+    "serve",
+    "--history",
+    "0",
+    "--log",
+    "class.log",
+    "--reserve-seconds",
+    "2",
+  ], NO_ENV);
+  assert.equal(invocation.command, "serve");
+  if (invocation.command !== "serve") return;
+  assert.equal(invocation.historyLines, 0);
+  assert.equal(invocation.transcriptPath, "class.log");
+  assert.equal(invocation.reserveMs, 2000);
+  assert.throws(
+    () => parseCommandLine(["serve", "--history", "-1"], NO_ENV),
+    /--history/,
+  );
+  assert.throws(
+    () => parseCommandLine(["serve", "--log"], NO_ENV),
+    /"--log" needs a value, e.g. --log class.log/,
+  );
+  assert.match(serveHelp("en"), /--history N .*\n.*\(default 50; 0: none\)/);
+  assert.match(serveHelp("fr"), /--log FICHIER/);
+  // Only for tests: not in the help.
+  assert.doesNotMatch(serveHelp("en"), /reserve-seconds/);
+});
 
 Deno.test("serve without options listens on 0.0.0.0:5000 as host for 256 clients", () => {
   assert.equal(DEFAULT_PORT, 5000);

@@ -142,10 +142,16 @@ Deno.test("Ctrl-C (SIGINT) quits the client with status 0", async () => {
   await watcher.received.waitFor("*** leaver left");
 });
 
-Deno.test("when the server goes away the client says so and exits 1", async () => {
+Deno.test("with --no-reconnect, when the server goes away the client says so and exits 1", async () => {
   await using server = await ChatProcess.serve();
   await using client = new ChatProcess(
-    ["connect", `127.0.0.1:${server.port}`, "--name", "alice"],
+    [
+      "connect",
+      `127.0.0.1:${server.port}`,
+      "--name",
+      "alice",
+      "--no-reconnect",
+    ],
     { stdin: true },
   );
   await server.stdout.waitFor("*** alice joined");
@@ -805,7 +811,13 @@ Deno.test("with LANG=fr_FR.UTF-8, chat connect's own messages are French: a refu
     "chat: Le serveur a refusé le nom « Teacher » : le nom « Teacher » est déjà pris. Essayez-en un autre.",
   );
   await using alice = new ChatProcess(
-    ["connect", `127.0.0.1:${server.port}`, "--name", "alice"],
+    [
+      "connect",
+      `127.0.0.1:${server.port}`,
+      "--name",
+      "alice",
+      "--no-reconnect",
+    ],
     { stdin: true, env: french },
   );
   await alice.stdout.waitFor(/^\*\*\* Bienvenue, alice ! /);

@@ -21,6 +21,7 @@ import {
   HELP_GUEST,
   HELP_HOST,
   issue13Lines,
+  issue9Lines,
   leftReasons,
   lines,
   nameProblems,
@@ -61,6 +62,8 @@ const NOTICE_CODE_SET: Record<NoticeCode, true> = {
   "password-room-lockout": true,
   "stop-confirm": true,
   "how-to-stop": true,
+  "history-start": true,
+  "history-end": true,
 };
 /** Every notice code of `lib/events.ts`. */
 export const NOTICE_CODES = Object.keys(NOTICE_CODE_SET) as NoticeCode[];
@@ -71,6 +74,8 @@ const ERROR_CODE_SET: Record<ErrorCode, true> = {
   "name-invalid": true,
   "name-taken": true,
   "name-reserved": true,
+  "name-away": true,
+  "resume-failed": true,
   "same-name": true,
   "no-such-name": true,
   "password-first": true,
@@ -117,6 +122,7 @@ const HELP_COMMANDS = [
   { name: "help", usage: "", hostOnly: false },
   { name: "quit", usage: "", hostOnly: false },
   { name: "topic", usage: "[TEXT]", hostOnly: false },
+  { name: "history", usage: "", hostOnly: false },
 ];
 // The host cannot quit its own room: no /quit in its /help (issue 13).
 const HOST_COMMANDS = [
@@ -324,6 +330,48 @@ export const SAMPLES: readonly Sample[] = [
     body: { type: "notice", code: "how-to-stop", args: { typed } },
     en: issue13Lines.howToStop(typed),
   })),
+  // Notices new with issue 9: no old line.
+  {
+    label: "notice history-start",
+    body: { type: "notice", code: "history-start", args: { count: 12 } },
+    en: issue9Lines.historyStart(12),
+  },
+  {
+    label: "notice history-start (one line)",
+    body: { type: "notice", code: "history-start", args: { count: 1 } },
+    en: issue9Lines.historyStart(1),
+  },
+  {
+    label: "notice history-end",
+    body: { type: "notice", code: "history-end", args: { count: 12 } },
+    en: issue9Lines.historyEnd(),
+  },
+  {
+    label: "error name-away",
+    body: {
+      type: "error",
+      code: "name-away",
+      args: { name: "alice", seconds: 42 },
+    },
+    en: issue9Lines.nameAway("alice", 42),
+  },
+  {
+    label: "error resume-failed",
+    body: { type: "error", code: "resume-failed", args: { name: "alice" } },
+    en: issue9Lines.resumeFailed("alice"),
+  },
+  {
+    // The token is for structured clients: the plain line is unchanged.
+    label: "welcome with a token",
+    body: {
+      type: "welcome",
+      name: "bob",
+      online: ["alice", "bob"],
+      watchers: 0,
+      token: "0123456789abcdef0123456789abcdef",
+    },
+    en: lines.welcome("bob", ["alice", "bob"]),
+  },
   // Errors.
   {
     label: "error unknown-command",
@@ -518,6 +566,8 @@ export const SAMPLES: readonly Sample[] = [
       versions: [1],
       password: false,
       server: "chat 1.0.0",
+      run: "0123456789abcdef",
+      history: 50,
     },
     en: "",
   },

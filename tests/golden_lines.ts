@@ -206,6 +206,8 @@ export const HELP_GUEST: readonly string[] = [
   "***   /help           show this list",
   "***   /quit           leave the chat",
   "***   /topic [TEXT]   show the topic (the host can set it)",
+  // CHANGED with issue 9: /history is new.
+  "***   /history        show the room's earlier lines again",
   "*** A line that is just 'stop' also quits. Start a line with // to send a message beginning with /.",
 ];
 
@@ -239,4 +241,21 @@ export const issue13Lines = {
   /** To a client whose line the room failed on (a bug in chat). */
   internalError: (): string =>
     `${ERROR_PREFIX}the server hit a bug while handling that line (it is logged on the server); it may not have been delivered.`,
+};
+
+/** Lines new with issue 9, which the old room never sent. */
+export const issue9Lines = {
+  /** Before a replay of the room's earlier lines. */
+  historyStart: (count: number): string =>
+    `${NOTICE_PREFIX}Earlier in the room (${count} ${
+      count === 1 ? "line" : "lines"
+    }):`,
+  /** After a replay of the room's earlier lines. */
+  historyEnd: (): string => `${NOTICE_PREFIX}End of earlier lines.`,
+  /** `/nick` of a name kept for a member whose connection dropped. */
+  nameAway: (name: string, seconds: number): string =>
+    `${ERROR_PREFIX}the name "${name}" belongs to someone whose connection dropped; it is kept for them ${seconds} s more. Try another one.`,
+  /** `resume` with no name kept for that token. */
+  resumeFailed: (name: string): string =>
+    `${ERROR_PREFIX}the name "${name}" is not kept for you (it was let go, or the server restarted). Join with /nick NAME.`,
 };

@@ -32,6 +32,31 @@ export const LIFTED_LIMITS = [
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 /**
+ * Issue 9: chat keeps its TLS identity and known servers in
+ * `$XDG_CONFIG_HOME/chat`. No test may touch the real one: this test file's
+ * own temporary folder, removed when the file's tests end, is the default
+ * for anything this process starts (set in its environment), and
+ * {@linkcode ChatProcess} and {@linkcode Terminal} give each program a new
+ * folder inside it (a server makes a new certificate at each start, a
+ * client knows no server), unless the test passes its own XDG_CONFIG_HOME.
+ */
+const CONFIG_ROOT = Deno.makeTempDirSync({ prefix: "chat-test-config-" });
+Deno.env.set("XDG_CONFIG_HOME", CONFIG_ROOT);
+globalThis.addEventListener("unload", () => {
+  try {
+    Deno.removeSync(CONFIG_ROOT, { recursive: true });
+  } catch { /* already gone */ }
+});
+
+/**
+ * A new, empty folder for `XDG_CONFIG_HOME`, inside this test file's
+ * temporary folder (removed with it).
+ */
+export function newConfigHome(): string {
+  return Deno.makeTempDirSync({ dir: CONFIG_ROOT, prefix: "home-" });
+}
+
+/**
  * Locale variables that make a subprocess English whatever the machine's
  * locale (an empty variable counts as unset). A test passes its own, e.g.
  * `{ LANG: "fr_FR.UTF-8" }`, in `env`, which overrides these.
@@ -361,7 +386,12 @@ export class ChatProcess {
       stdout: "piped",
       stderr: "piped",
       // English unless a test asks otherwise, whatever this machine's locale.
-      env: { NO_COLOR: "1", ...ENGLISH_LOCALE, ...options.env },
+      env: {
+        NO_COLOR: "1",
+        ...ENGLISH_LOCALE,
+        XDG_CONFIG_HOME: newConfigHome(),
+        ...options.env,
+      },
     }).spawn();
     this.stdout = new LineCollector(this.child.stdout);
     this.stderr = new LineCollector(this.child.stderr);
@@ -613,9 +643,10 @@ export class Terminal implements AsyncDisposable {
     env: Record<string, string> = {},
     size: { columns?: number; rows?: number } = {},
   ): Promise<void> {
-    const assignments = Object.entries(env).map(([key, value]) =>
-      `${key}=${shellQuote(value)}`
-    );
+    const assignments = Object.entries({
+      XDG_CONFIG_HOME: newConfigHome(),
+      ...env,
+    }).map(([key, value]) => `${key}=${shellQuote(value)}`);
     // The shell prints the exit status once the program ends, then waits.
     // English unless `env` says otherwise, whatever this machine's locale.
     const script = `env -u NO_COLOR -u LC_ALL -u LC_MESSAGES LANG=C.UTF-8 ${

@@ -430,3 +430,20 @@ Deno.test("Ctrl-C drops the half-typed line from the screen; close keeps a half-
   empty.terminal.write(empty.editor.finish(size));
   assert.deepEqual(empty.terminal.screen().filter((row) => row !== ""), []);
 });
+
+Deno.test("setPrompt: the status replaces the prompt in place, the input kept, and back again", () => {
+  const editor = new LineEditor({ prompt: "> " });
+  const size = { columns: 80, rows: 24 };
+  editor.render(size);
+  editor.feed("hi");
+  editor.render(size);
+  editor.setPrompt("away 3 s > ", "\x1b[2maway 3 s > \x1b[0m");
+  // Cleared from the input's first row and drawn again: nothing scrolls.
+  assert.equal(editor.render(size), "\r\x1b[J\x1b[2maway 3 s > \x1b[0mhi");
+  editor.setPrompt("away 3 s > ", "\x1b[2maway 3 s > \x1b[0m");
+  assert.equal(editor.render(size), "", "the same status draws nothing");
+  editor.feed("!");
+  assert.equal(editor.render(size), "!");
+  editor.setPrompt("> ");
+  assert.equal(editor.render(size), "\r\x1b[J> hi!");
+});

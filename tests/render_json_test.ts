@@ -108,8 +108,10 @@ Deno.test("renderJson: the exact lines of a notice, an error, a welcome and prot
       versions: [1],
       password: false,
       server: "chat 1.0.0",
+      run: "0123456789abcdef",
+      history: 50,
     }),
-    `{"type":"proto","seq":7,"time":"${ISO}","version":1,"versions":[1],"password":false,"server":"chat 1.0.0"}`,
+    `{"type":"proto","seq":7,"time":"${ISO}","version":1,"versions":[1],"password":false,"server":"chat 1.0.0","run":"0123456789abcdef","history":50}`,
   );
 });
 

@@ -300,6 +300,8 @@ const FRENCH: [string, EventBody, string][] = [
       versions: [1],
       password: true,
       server: "chat 1.0.0",
+      run: "0123456789abcdef",
+      history: 50,
     },
     "",
   ],

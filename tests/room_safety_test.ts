@@ -18,7 +18,12 @@ import {
 } from "../lib/room.ts";
 import { nameProblem } from "../lib/protocol.ts";
 import { type Client, client, type FakePeer, fakePeer } from "./fake_peer.ts";
-import { lines, NOTICE_PREFIX, roomLines } from "./golden_lines.ts";
+import {
+  issue9Lines,
+  lines,
+  NOTICE_PREFIX,
+  roomLines,
+} from "./golden_lines.ts";
 
 // --- helpers ----------------------------------------------------------------
 
@@ -213,7 +218,16 @@ Deno.test("before the right /pass a connection sees nothing of the room and is n
 
   // The right password: from now on it watches.
   say(room, door, `/pass ${password}`);
-  assert.deepEqual(door.take(), [lines.passwordAccepted()]);
+  // Issue 9: once it may read, it gets the earlier public lines (never the
+  // private ones), framed, then what is new.
+  assert.deepEqual(door.take(), [
+    lines.passwordAccepted(),
+    issue9Lines.historyStart(3),
+    "alice: hello everyone",
+    "* bob waves",
+    lines.topicSet("prof", "exam on friday"),
+    issue9Lines.historyEnd(),
+  ]);
   assert.equal(door.member.watching, true);
   say(room, host, "now you can read this");
   assert.deepEqual(door.take(), ["prof: now you can read this"]);
@@ -522,9 +536,13 @@ Deno.test("a connection that gives a wrong /pass never sees anything said, befor
   assert.equal(guesser.member.watching, false);
   assert.equal(room.watcherCount, 0);
   // The one who gave the right password saw what was said once it had.
-  assert.deepEqual(rightful.peer.seen.slice(0, 4), [
+  // (Issue 9: what was said before it gave it comes as earlier lines.)
+  assert.deepEqual(rightful.peer.seen.slice(0, 7), [
     lines.passwordNeeded(),
     lines.passwordAccepted(),
+    issue9Lines.historyStart(1),
+    "prof: before the guess",
+    issue9Lines.historyEnd(),
     "prof: during the delay",
     lines.topicSet("prof", "secrets"),
   ]);
@@ -1245,6 +1263,10 @@ Deno.test("the host sets the topic: announced to all, shown by /topic and in lat
   const carol = enter(room, "carol", "10.0.0.3");
   assert.deepEqual(carol.take(), [
     lines.greeting(),
+    // Issue 9: the topic the host set is among the earlier lines.
+    issue9Lines.historyStart(1),
+    lines.topicSet("prof", "Chapter 3: fractions"),
+    issue9Lines.historyEnd(),
     lines.welcome(
       "carol",
       ["prof", "alice", "bob", "carol"],

@@ -311,6 +311,7 @@ Deno.test("/help lists every command to the sender only, without /stop for guest
     "help",
     "quit",
     "topic",
+    "history",
   ]);
   assert.match(help.join("\n"), /\/nick NAME/);
   assert.match(help.join("\n"), /\/msg NAME TEXT/);
@@ -335,6 +336,7 @@ Deno.test("/help for the host lists the moderation commands and /stop, not /quit
     "msg",
     "help",
     "topic",
+    "history",
     "kick",
     "ban",
     "mute",
@@ -349,7 +351,7 @@ Deno.test("/help is generated from the command table: every listed command is kn
   const host = join(room, { name: "host", isHost: true });
   say(room, host, "/help");
   const listed = helpCommands(host.take());
-  assert.equal(listed.length, 11);
+  assert.equal(listed.length, 12);
   for (const name of listed) {
     say(room, host, `/${name}`);
     for (const reply of host.take()) {
@@ -704,10 +706,13 @@ Deno.test("/who names members only and counts watchers: '; N watching' only when
   say(room, first, "/nick carol");
   assert.equal(room.watcherCount, 1);
   const [welcome] = first.takeEvents().filter((e) => e.type === "welcome");
+  // The token is secret and random (issue 9): checked for its form only.
+  assert.match((welcome as { token?: string }).token ?? "", /^[0-9a-f]{32}$/);
   assert.deepEqual(
-    { ...welcome, seq: 0, time: 0 },
+    { ...welcome, seq: 0, time: 0, token: "" },
     {
       type: "welcome",
+      token: "",
       name: "carol",
       online: ["prof", "alice", "carol"],
       watchers: 1,

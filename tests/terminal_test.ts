@@ -8,6 +8,8 @@
 
 import assert from "node:assert/strict";
 import { displayWidth } from "../lib/display_width.ts";
+import { formatEvent } from "../lib/terminal.ts";
+import type { ServerEvent } from "../lib/events.ts";
 import {
   chatCommand,
   ChatProcess,
@@ -607,4 +609,33 @@ Deno.test({
     await terminal.keys("C-c");
     await terminal.waitFor("exit status 0", (s) => s.includes("EXIT=0"));
   },
+});
+
+Deno.test("formatEvent: an earlier line is dimmed whole, a mention in reverse video; without colour both are the plain line", () => {
+  const earlier = {
+    type: "message",
+    from: "bob",
+    text: "hi",
+    seq: 3,
+    time: 0,
+    history: true,
+  } as ServerEvent;
+  const options = { lang: "en" as const, ownName: "alice", color: true };
+  assert.equal(formatEvent(earlier, options), "\x1b[2mbob: hi\x1b[0m");
+  const mention = {
+    type: "message",
+    from: "bob",
+    text: "alice?",
+    seq: 4,
+    time: 0,
+  } as ServerEvent;
+  assert.equal(
+    formatEvent(mention, { ...options, mention: true }),
+    "\x1b[7mbob: alice?\x1b[0m",
+  );
+  assert.equal(
+    formatEvent(mention, { ...options, color: false, mention: true }),
+    "bob: alice?",
+  );
+  assert.equal(formatEvent(earlier, { ...options, color: false }), "bob: hi");
 });
