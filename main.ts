@@ -23,6 +23,12 @@ import type { Member } from "./lib/room.ts";
 import { openConsole, readSecret } from "./lib/terminal.ts";
 import { loadServerCertificate, TlsSetupError } from "./lib/tls.ts";
 import { identityNote, keptIdentity } from "./lib/tls_identity.ts";
+import {
+  findRoom,
+  ifaceProblem,
+  runList,
+  startAnnouncing,
+} from "./lib/room_list.ts"; // issue 10
 
 async function main(args: string[], env: CommandLineEnv): Promise<number> {
   const invocation = parseCommandLine(args, env);
@@ -36,9 +42,13 @@ async function main(args: string[], env: CommandLineEnv): Promise<number> {
     case "connect":
       return await runClient({
         ...invocation,
+        // Issue 10: no address, or maybe a room's name: found on the network.
+        ...(invocation.lookup ? await findRoom(invocation) : {}),
         lang: invocation.lang,
         password: Deno.env.get("CHAT_PASSWORD") || undefined,
       });
+    case "list": // issue 10
+      return await runList(invocation);
     case "serve":
       return await serve(invocation);
   }
@@ -46,6 +56,9 @@ async function main(args: string[], env: CommandLineEnv): Promise<number> {
 
 async function serve(options: ServeOptions): Promise<number> {
   const { lang } = options;
+  // Issue 10: a wrong --iface is said before the room opens.
+  const badIface = ifaceProblem(options);
+  if (badIface) throw new ServerError(badIface);
   const password = options.askPassword ? await askPassword(lang) : undefined;
   const lanAddresses = localAddresses(options.hostname);
   let tls: { cert: string; key: string } | undefined;
@@ -108,6 +121,19 @@ async function serve(options: ServeOptions): Promise<number> {
     tls: tls !== undefined,
     password: password !== undefined,
   });
+  // Issue 10: the room is announced on the local network (lib/room_list.ts).
+  let discovery: ReturnType<typeof startAnnouncing>;
+  try {
+    discovery = startAnnouncing(options, {
+      port: server.port,
+      tls: tls !== undefined,
+      online: () => server.room.names.length,
+    });
+  } catch (error) {
+    await server.shutdown();
+    throw new ServerError((error as Error).message);
+  }
+  for (const line of discovery.lines) console.log(line);
   console.log(t(lang, "cli.console-hint"));
 
   // The host's seat is filled just below, once the console exists to show
@@ -146,7 +172,14 @@ async function serve(options: ServeOptions): Promise<number> {
   seat.host = server.room.join({
     // The transcript (`--log FILE`) is not written through the console,
     // which may skip lines: the room hands it every public event itself.
-    send: (out) => chatConsole.show(out.event),
+    send: (out) => {
+      chatConsole.show(out.event);
+      // Issue 10: the count announced changes with these two only.
+      const { type } = out.event;
+      if (type === "joined" || type === "left") {
+        discovery.announcement?.update();
+      }
+    },
     close: () => void server.shutdown(),
   }, { name: options.name, isHost: true });
 
@@ -160,6 +193,7 @@ async function serve(options: ServeOptions): Promise<number> {
   for (const signal of signals) Deno.addSignalListener(signal, stopOnSignal);
 
   await server.stopped;
+  await discovery.announcement?.stop(); // issue 10: goodbye (TTL 0)
   chatConsole.close();
   chatConsole.print(t(lang, "cli.stopped"));
   // What the console has left to write, unless nobody reads it.
@@ -313,6 +347,7 @@ if (import.meta.main) {
   const env: CommandLineEnv = {
     USER: Deno.env.get("USER"),
     USERNAME: Deno.env.get("USERNAME"),
+    CHAT_NO_DISCOVERY: Deno.env.get("CHAT_NO_DISCOVERY"), // issue 10
     ...localeEnv(),
   };
   let status: number;

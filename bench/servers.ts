@@ -347,6 +347,8 @@ export async function startServer(plan: ServerPlan): Promise<RunningServer> {
   // A password in the environment would make every bench client fail.
   delete env.CHAT_PASSWORD;
   env.NO_COLOR = "1";
+  // Issue 10: a benchmarked server never announces itself on the network.
+  env.CHAT_NO_DISCOVERY = "1";
   const child = new Deno.Command(program, {
     args,
     stdin: "piped",

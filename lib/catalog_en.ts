@@ -167,6 +167,8 @@ export const CATALOG_EN = {
 Usage:
   chat serve [options]            start a chat room on this computer
   chat connect <host>[:port]      join a chat room
+  chat connect [ROOM]             join a room found on the network
+  chat list                       list the rooms on the local network
   chat --help | --version
 
 Run "chat serve --help" or "chat connect --help" for their options.
@@ -548,6 +550,73 @@ In the chat: /help lists commands; /quit, stop, Ctrl-C or Ctrl-D leaves.`,
   "client.reconnect.name-lost":
     'Could not take the name "{name}" back; you are in the room as a guest (/nick NAME to change).',
   "client.why.welcome-late": "the server did not welcome us back in time",
+  // --- issue 10: discovery ---
+  "discovery.help.list": `Usage: chat list [options]
+
+Lists the chat rooms announced on the local network (DNS-SD over multicast
+DNS, service type _classchat._tcp), listening for about {seconds} s; one a
+line: room, host, address:port, people online, then TLS when the room
+encrypts, its web page if any, and who announced it when that is not the
+address the room claims. Exits 1 when none is found.
+
+Options:
+  --iface NAME        look on this network interface only (e.g. eth0)
+  --lang fr|en        language of the messages
+  -h, --help          show this help
+
+An announcement says where a room is but proves nothing: check the address
+with the host. Networks that block multicast hide every room: then ask the
+host for the address and type chat connect ADDRESS.`,
+  "discovery.help.serve":
+    `Finding the room (chat list, chat connect without an address):
+  --room NAME         the room's name on the network (default: this
+                      computer's name)
+  --no-discovery      do not announce the room (CHAT_NO_DISCOVERY=1 too);
+                      a room listening on loopback is never announced
+  --iface NAME        announce on this network interface only (e.g. eth0)`,
+  "discovery.help.connect":
+    `Without <host>, chat connect looks for rooms on the local network: it joins
+the only one found, asks which one at a terminal when there are several,
+and otherwise says to pass an address. A room's name from chat list also
+works in place of <host>. A room that needs TLS asks for its fingerprint.
+  --iface NAME        look on this network interface only (e.g. eth0)`,
+  "discovery.list-no-arguments":
+    '"chat list" takes no arguments, got "{argument}". Run "chat list --help".',
+  "discovery.bad-room": 'Cannot use "{room}" as a room name: {problem}.',
+  "discovery.off":
+    "Discovery is off (CHAT_NO_DISCOVERY is set): nothing was searched.",
+  "discovery.no-network":
+    "No network to search: this computer has no IPv4 address other than loopback.",
+  "discovery.none":
+    "No chat room found on the local network within {seconds} s. If the host's room is running, this network may block multicast: ask the host for the address and type chat connect ADDRESS.",
+  "discovery.online": "{count} online",
+  "discovery.announced-by": "announced by {source}",
+  "discovery.announced":
+    'Announced on the local network as "{room}" ({where}): classmates can type chat connect, or chat list to see it.',
+  "discovery.announce-failed":
+    "Cannot announce the room on {iface} ({address}): {message}. The room keeps serving; classmates there need the address.",
+  "discovery.no-iface":
+    'No network interface "{iface}" with an IPv4 address; this computer has: {names}.',
+  "discovery.no-iface.none":
+    'No network interface "{iface}" with an IPv4 address; this computer has none but loopback.',
+  "discovery.connect-no-network":
+    'No address given, and no network to look for rooms on. Pass the address, e.g. "chat connect 192.168.1.23".',
+  "discovery.connect-none":
+    'No address given, and no chat room found on the local network within {seconds} s (this network may block multicast). Pass the address the host gives, e.g. "chat connect 192.168.1.23".',
+  "discovery.connect-several":
+    'Found {count} rooms (listed above): pass the address or the room\'s name, e.g. "chat connect 192.168.1.23".',
+  "discovery.found-several": "Found {count} rooms:",
+  "discovery.which":
+    "Which room? Type its number (1-{max}), or Enter to cancel:",
+  "discovery.no-choice": "No room chosen.",
+  "discovery.tls-room":
+    'The room "{room}" encrypts (TLS). Type the fingerprint shown on the host\'s screen, to be sure it is that room.',
+  "discovery.ask-fingerprint":
+    "Fingerprint (or Enter to check the certificate against trusted authorities):",
+  "discovery.no-fingerprint":
+    "No valid fingerprint typed: the room was not joined.",
+  "discovery.search-failed":
+    "Cannot look for rooms on the local network ({message}): ask the host for the address and type chat connect ADDRESS.",
 };
 
 /** A key of the catalogues. */

@@ -169,6 +169,8 @@ export const CATALOG_FR: Readonly<Record<MessageKey, string>> = {
 Utilisation :
   chat serve [options]            ouvrir un salon sur cet ordinateur
   chat connect <hôte>[:port]      rejoindre un salon
+  chat connect [SALON]            rejoindre un salon trouvé sur le réseau
+  chat list                       lister les salons du réseau local
   chat --help | --version
 
 Lancez « chat serve --help » ou « chat connect --help » pour leurs options.
@@ -566,4 +568,73 @@ pour partir.`,
   "client.reconnect.name-lost":
     "Impossible de reprendre le nom « {name} » ; vous êtes dans le salon en invité (/nick NOM pour changer).",
   "client.why.welcome-late": "le serveur ne nous a pas accueillis à temps",
+  // --- issue 10: discovery ---
+  "discovery.help.list": `Utilisation : chat list [options]
+
+Liste les salons de discussion annoncés sur le réseau local (DNS-SD sur DNS
+multicast, type de service _classchat._tcp), en écoutant environ {seconds} s ;
+un par ligne : salon, hôte, adresse:port, personnes en ligne, puis TLS si le
+salon chiffre, sa page web s'il en a une, et qui l'a annoncé quand ce n'est
+pas l'adresse que le salon indique. Sort avec le code 1 si aucun n'est trouvé.
+
+Options :
+  --iface NOM         chercher sur cette interface réseau seulement (ex. eth0)
+  --lang fr|en        langue des messages
+  -h, --help          afficher cette aide
+
+Une annonce dit où est un salon mais ne prouve rien : vérifiez l'adresse
+avec l'hôte. Les réseaux qui bloquent le multicast cachent tous les salons :
+demandez alors l'adresse à l'hôte et tapez chat connect ADRESSE.`,
+  "discovery.help.serve":
+    `Trouver le salon (chat list, chat connect sans adresse) :
+  --room NOM          le nom du salon sur le réseau (par défaut : le nom de
+                      cet ordinateur)
+  --no-discovery      ne pas annoncer le salon (CHAT_NO_DISCOVERY=1 aussi) ;
+                      un salon qui écoute sur loopback n'est jamais annoncé
+  --iface NOM         annoncer sur cette interface réseau seulement (ex. eth0)`,
+  "discovery.help.connect":
+    `Sans <hôte>, chat connect cherche les salons du réseau local : il rejoint
+le seul trouvé, demande lequel dans un terminal quand il y en a plusieurs,
+et sinon dit de donner une adresse. Le nom d'un salon vu dans chat list
+marche aussi à la place de <hôte>. Un salon chiffré (TLS) demande son
+empreinte.
+  --iface NOM         chercher sur cette interface réseau seulement (ex. eth0)`,
+  "discovery.list-no-arguments":
+    "« chat list » ne prend pas d'argument, reçu « {argument} ». Lancez « chat list --help ».",
+  "discovery.bad-room":
+    "Impossible de prendre « {room} » comme nom de salon : {problem}.",
+  "discovery.off":
+    "La découverte est désactivée (CHAT_NO_DISCOVERY est défini) : rien n'a été cherché.",
+  "discovery.no-network":
+    "Aucun réseau où chercher : cet ordinateur n'a pas d'adresse IPv4 autre que loopback.",
+  "discovery.none":
+    "Aucun salon trouvé sur le réseau local en {seconds} s. Si le salon de l'hôte est ouvert, ce réseau bloque peut-être le multicast : demandez l'adresse à l'hôte et tapez chat connect ADRESSE.",
+  "discovery.online": "{count} en ligne",
+  "discovery.announced-by": "annoncé par {source}",
+  "discovery.announced":
+    "Annoncé sur le réseau local sous le nom « {room} » ({where}) : vos camarades peuvent taper chat connect, ou chat list pour le voir.",
+  "discovery.announce-failed":
+    "Impossible d'annoncer le salon sur {iface} ({address}) : {message}. Le salon reste ouvert ; sur ce réseau, il faut l'adresse.",
+  "discovery.no-iface":
+    "Aucune interface réseau « {iface} » avec une adresse IPv4 ; cet ordinateur a : {names}.",
+  "discovery.no-iface.none":
+    "Aucune interface réseau « {iface} » avec une adresse IPv4 ; cet ordinateur n'a que loopback.",
+  "discovery.connect-no-network":
+    "Aucune adresse donnée, et aucun réseau où chercher des salons. Donnez l'adresse, par exemple « chat connect 192.168.1.23 ».",
+  "discovery.connect-none":
+    "Aucune adresse donnée, et aucun salon trouvé sur le réseau local en {seconds} s (ce réseau bloque peut-être le multicast). Donnez l'adresse que l'hôte indique, par exemple « chat connect 192.168.1.23 ».",
+  "discovery.connect-several":
+    "{count} salons trouvés (listés ci-dessus) : donnez l'adresse ou le nom du salon, par exemple « chat connect 192.168.1.23 ».",
+  "discovery.found-several": "{count} salons trouvés :",
+  "discovery.which":
+    "Quel salon ? Tapez son numéro (1-{max}), ou Entrée pour annuler :",
+  "discovery.no-choice": "Aucun salon choisi.",
+  "discovery.tls-room":
+    "Le salon « {room} » est chiffré (TLS). Tapez l'empreinte affichée sur l'écran de l'hôte, pour être sûr que c'est bien ce salon.",
+  "discovery.ask-fingerprint":
+    "Empreinte (ou Entrée pour vérifier le certificat auprès des autorités reconnues) :",
+  "discovery.no-fingerprint":
+    "Aucune empreinte valide tapée : le salon n'a pas été rejoint.",
+  "discovery.search-failed":
+    "Impossible de chercher les salons du réseau local ({message}) : demandez l'adresse à l'hôte et tapez chat connect ADRESSE.",
 };

@@ -25,6 +25,7 @@ import {
 import { DEFAULT_PASSWORD_LIMITS } from "./password_guard.ts";
 import { DEFAULT_ROOM_RATE } from "./room_rate.ts";
 import { parseFingerprint } from "./tls.ts";
+import { BROWSE_TIMEOUT_MS, discoveryOffByEnv } from "./discovery.ts"; // issue 10
 import {
   DEFAULT_FLOOD_LIMITS,
   DEFAULT_RESERVE_MS,
@@ -57,7 +58,8 @@ export type Invocation =
   | { command: "help"; text: string }
   | { command: "version" }
   | ({ command: "serve" } & ServeOptions)
-  | ({ command: "connect" } & ConnectOptions);
+  | ({ command: "connect" } & ConnectOptions)
+  | ({ command: "list" } & ListOptions); // issue 10
 
 /** What `chat serve` was asked for; see {@linkcode serveHelp}. */
 export interface ServeOptions {
@@ -106,6 +108,14 @@ export interface ServeOptions {
    * (`--reserve-seconds`, not in the help: for tests).
    */
   reserveMs: number;
+  // Issue 10 (begin): announcing the room (lib/discovery.ts).
+  /** `--room NAME`; the computer's name when absent. */
+  room?: string;
+  /** False with `--no-discovery` or CHAT_NO_DISCOVERY. */
+  discovery: boolean;
+  /** `--iface NAME`: announce on that interface only. */
+  iface?: string;
+  // Issue 10 (end).
 }
 
 /** What `chat connect` was asked for; see {@linkcode connectHelp}. */
@@ -129,6 +139,23 @@ export interface ConnectOptions {
   log?: string;
   /** Hidden `--reconnect-delay-ms N`, for tests: the first retry's delay. */
   reconnectDelayMs?: number;
+  /**
+   * Issue 10: the address is found on the network: with no address
+   * (`{}`), the only room found; with one word that may be a room's name
+   * (`{ room }`), that room, else the word is a host name.
+   */
+  lookup?: { room?: string };
+  /** Issue 10: `--iface NAME`, where to look for rooms. */
+  iface?: string;
+}
+
+/** What `chat list` was asked for (issue 10); see {@linkcode listHelp}. */
+export interface ListOptions {
+  /** `--iface NAME`: look on that interface only. */
+  iface?: string;
+  /** False with CHAT_NO_DISCOVERY: nothing is sent. */
+  discovery: boolean;
+  lang: Lang;
 }
 
 /**
@@ -139,6 +166,8 @@ export interface ConnectOptions {
 export interface CommandLineEnv extends LocaleEnv {
   USER?: string;
   USERNAME?: string;
+  /** Issue 10: set (not "" or "0"), discovery is off, as with --no-discovery. */
+  CHAT_NO_DISCOVERY?: string;
 }
 
 /**
@@ -163,6 +192,19 @@ const DEFAULT_HEARTBEAT_TIMEOUT_S = DEFAULT_HEARTBEAT_TIMEOUT_MS / 1000;
  */
 export function mainHelp(lang: Lang): string {
   return t(lang, "cli.help.main");
+}
+
+/**
+ * Help for `chat list` (issue 10), in `lang`.
+ *
+ * @example
+ * ```ts
+ * import { listHelp } from "./cli.ts";
+ * listHelp("en").startsWith("Usage: chat list"); // true
+ * ```
+ */
+export function listHelp(lang: Lang): string {
+  return t(lang, "discovery.help.list", { seconds: BROWSE_TIMEOUT_MS / 1000 });
 }
 
 /**
@@ -193,7 +235,7 @@ export function serveHelp(lang: Lang): string {
     roomPasswordTries: DEFAULT_PASSWORD_LIMITS.roomTriesPerMinute,
     stopConfirm: STOP_CONFIRM_MS / 1000,
     history: DEFAULT_HISTORY_LINES,
-  });
+  }) + "\n\n" + t(lang, "discovery.help.serve"); // issue 10
 }
 
 /**
@@ -210,7 +252,7 @@ export function connectHelp(lang: Lang): string {
     port: DEFAULT_PORT,
     outbox: OUTBOX_LINES,
     backoff: RECONNECT_MAX_DELAY_MS / 1000,
-  });
+  }) + "\n\n" + t(lang, "discovery.help.connect"); // issue 10
 }
 
 /**
@@ -281,9 +323,11 @@ export function parseCommandLine(
     case "version":
       return { command: "version" };
     case "serve":
-      return parseServe(rest, lang);
+      return parseServe(rest, env, lang);
     case "connect":
       return parseConnect(rest, env, lang);
+    case "list": // issue 10
+      return parseList(rest, env, lang);
     default:
       throw new UsageError(
         command.startsWith("-")
@@ -320,7 +364,11 @@ function usage(lang: Lang, key: MessageKey, args?: MessageArgs): never {
   throw new UsageError(t(lang, key, args));
 }
 
-function parseServe(args: string[], lang: Lang): Invocation {
+function parseServe(
+  args: string[],
+  env: CommandLineEnv,
+  lang: Lang,
+): Invocation {
   const { values, positionals } = parse(lang, "serve", args, {
     host: { type: "string" },
     port: { type: "string" },
@@ -347,6 +395,9 @@ function parseServe(args: string[], lang: Lang): Invocation {
     "tls-key": { type: "string" },
     lang: { type: "string" },
     help: { type: "boolean", short: "h" },
+    room: { type: "string" }, // issue 10
+    "no-discovery": { type: "boolean" }, // issue 10
+    iface: { type: "string" }, // issue 10
   });
   if (values.help) return { command: "help", text: serveHelp(lang) };
   if (positionals.length > 0) {
@@ -354,6 +405,8 @@ function parseServe(args: string[], lang: Lang): Invocation {
   }
   const name = (values.name as string | undefined) ?? "host";
   checkName(name, lang);
+  const room = values.room as string | undefined; // issue 10
+  if (room !== undefined) checkRoomName(room, lang);
   const count = (
     option: string,
     fallback: number,
@@ -428,6 +481,11 @@ function parseServe(args: string[], lang: Lang): Invocation {
       ? { selfSigned: true }
       : undefined,
     lang,
+    // Issue 10: room and iface only when given.
+    ...(room === undefined ? {} : { room }),
+    discovery: values["no-discovery"] !== true &&
+      !discoveryOffByEnv(env.CHAT_NO_DISCOVERY),
+    ...(values.iface === undefined ? {} : { iface: values.iface as string }),
   };
 }
 
@@ -450,8 +508,30 @@ function parseConnect(
     // Not in the help: lets tests reconnect without waiting a second.
     "reconnect-delay-ms": { type: "string" },
     help: { type: "boolean", short: "h" },
+    iface: { type: "string" }, // issue 10
   });
   if (values.help) return { command: "help", text: connectHelp(lang) };
+  // Issue 10 (begin): no address: find the room on the network.
+  const discovery = !discoveryOffByEnv(env.CHAT_NO_DISCOVERY);
+  const iface = values.iface as string | undefined;
+  if (positionals.length === 0 && discovery) {
+    if (values.port !== undefined) usage(lang, "cli.connect-no-address");
+    const explicitName = values.name as string | undefined;
+    if (explicitName !== undefined) checkName(explicitName, lang);
+    return {
+      command: "connect",
+      hostname: "",
+      port: DEFAULT_PORT,
+      name: explicitName ?? nameFromLogin(env.USER) ??
+        nameFromLogin(env.USERNAME),
+      nameIsExplicit: explicitName !== undefined,
+      tls: connectTls(values, lang),
+      lang,
+      lookup: {},
+      ...(iface === undefined ? {} : { iface }),
+    };
+  }
+  // Issue 10 (end).
   if (positionals.length === 0) usage(lang, "cli.connect-no-address");
   if (positionals.length > 1) {
     usage(lang, "cli.connect-addresses", {
@@ -490,8 +570,58 @@ function parseConnect(
         ),
       }
       : {}),
+    // Issue 10: one word without a port may be a room's name.
+    ...(discovery && target.port === undefined &&
+        values.port === undefined && mayBeRoomName(target.hostname)
+      ? { lookup: { room: target.hostname } }
+      : {}),
+    ...(iface === undefined ? {} : { iface }),
   };
 }
+
+// Issue 10 (begin)
+function parseList(
+  args: string[],
+  env: CommandLineEnv,
+  lang: Lang,
+): Invocation {
+  const { values, positionals } = parse(lang, "list", args, {
+    iface: { type: "string" },
+    lang: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) return { command: "help", text: listHelp(lang) };
+  if (positionals.length > 0) {
+    usage(lang, "discovery.list-no-arguments", { argument: positionals[0] });
+  }
+  return {
+    command: "list",
+    iface: values.iface as string | undefined,
+    discovery: !discoveryOffByEnv(env.CHAT_NO_DISCOVERY),
+    lang,
+  };
+}
+
+/** A room's name follows the rules of a person's name (see `nameProblem`). */
+function checkRoomName(room: string, lang: Lang): void {
+  const problem = nameProblem(room);
+  if (problem) {
+    usage(lang, "discovery.bad-room", {
+      room,
+      problem: t(lang, `name.${problem}`, { max: MAX_NAME_LENGTH }),
+    });
+  }
+}
+
+/**
+ * True for one word that could be a room's name rather than a host's: no
+ * dot, not an address, not `localhost`.
+ */
+function mayBeRoomName(word: string): boolean {
+  return !word.includes(".") && !word.includes(":") &&
+    word.toLowerCase() !== "localhost" && nameProblem(word) === undefined;
+}
+// Issue 10 (end)
 
 function connectTls(
   values: Record<string, string | boolean | undefined>,
@@ -536,6 +666,8 @@ const VALUE_EXAMPLES: Record<string, string> = {
   "--fingerprint": "AB:CD:...",
   "--lang": "fr",
   "--reconnect-delay-ms": "100",
+  "--room": "physics", // issue 10
+  "--iface": "eth0", // issue 10
 };
 
 type OptionSpec = Record<

@@ -113,6 +113,7 @@ const SERVE_DEFAULTS = {
   historyLines: 50,
   transcriptPath: undefined,
   reserveMs: 60_000,
+  discovery: true, // issue 10
 };
 
 Deno.test("serve --history, --log and --reserve-seconds (issue 9)", () => {
@@ -373,8 +374,12 @@ Deno.test("connect refuses an address without a host name", () => {
 });
 
 Deno.test("connect without a host says the address is missing", () => {
-  assertUsageError(["connect"], /^Missing the server's address/);
-  assertUsageError(["connect", "--name", "alice"], /^Missing/);
+  // Issue 10: with discovery off; otherwise the room is looked for.
+  const off = { CHAT_NO_DISCOVERY: "1" };
+  assertUsageError(["connect"], /^Missing the server's address/, off);
+  assertUsageError(["connect", "--name", "alice"], /^Missing/, off);
+  const invocation = parseCommandLine(["connect"], NO_ENV);
+  assert.deepEqual(invocation.command === "connect" && invocation.lookup, {});
 });
 
 Deno.test("connect refuses more than one address", () => {
@@ -823,7 +828,7 @@ Deno.test("English usage errors are today's sentences, byte for byte", () => {
   ];
   for (const [args, message] of cases) {
     assert.throws(
-      () => parseCommandLine(args, { LANG: "C.UTF-8" }),
+      () => parseCommandLine(args, { LANG: "C.UTF-8", CHAT_NO_DISCOVERY: "1" }),
       (error: Error) =>
         error instanceof UsageError && error.message === message,
       `${JSON.stringify(args)} should say: ${message}`,
@@ -912,9 +917,10 @@ Deno.test("usage errors are in French with a French locale or --lang fr", () => 
     [["connect", "h", "--fingerprint", "12"], /^Empreinte invalide « 12 »/],
   ];
   for (const [args, pattern] of cases) {
-    assertUsageError(args, pattern, FRENCH);
+    const off = { CHAT_NO_DISCOVERY: "1" }; // issue 10: connect needs an address
+    assertUsageError(args, pattern, { ...FRENCH, ...off });
     // --lang may come first, or after the command.
-    const english = { LANG: "en_US.UTF-8" };
+    const english = { LANG: "en_US.UTF-8", ...off };
     assertUsageError(["--lang", "fr", ...args], pattern, english);
     const [command, ...rest] = args;
     assertUsageError([command, "--lang=fr", ...rest], pattern, english);

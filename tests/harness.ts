@@ -375,19 +375,25 @@ export class ChatProcess {
       stdin?: boolean;
       env?: Record<string, string>;
       program?: string;
+      /** Issue 10: run inside this network namespace (`ip netns exec`). */
+      netns?: string;
     } = {},
   ) {
-    const [program, ...programArgs] = options.program
-      ? [options.program, ...args]
-      : chatCommand(args);
+    const [program, ...programArgs] = [
+      ...(options.netns ? ["ip", "netns", "exec", options.netns] : []),
+      ...(options.program ? [options.program, ...args] : chatCommand(args)),
+    ];
     this.child = new Deno.Command(program, {
       args: programArgs,
       stdin: options.stdin ? "piped" : "null",
       stdout: "piped",
       stderr: "piped",
       // English unless a test asks otherwise, whatever this machine's locale.
+      // Issue 10: no server or client a test starts sends a multicast packet
+      // (discovery tests turn it back on, inside their own namespaces).
       env: {
         NO_COLOR: "1",
+        CHAT_NO_DISCOVERY: "1",
         ...ENGLISH_LOCALE,
         XDG_CONFIG_HOME: newConfigHome(),
         ...options.env,
@@ -409,6 +415,7 @@ export class ChatProcess {
       program?: string;
       limits?: boolean;
       env?: Record<string, string>;
+      netns?: string; // issue 10
     } = {},
   ): Promise<ChatProcess> {
     const server = new ChatProcess(
@@ -649,9 +656,11 @@ export class Terminal implements AsyncDisposable {
     }).map(([key, value]) => `${key}=${shellQuote(value)}`);
     // The shell prints the exit status once the program ends, then waits.
     // English unless `env` says otherwise, whatever this machine's locale.
-    const script = `env -u NO_COLOR -u LC_ALL -u LC_MESSAGES LANG=C.UTF-8 ${
-      assignments.join(" ")
-    } ${command.map(shellQuote).join(" ")}; echo "EXIT=$?"; sleep 60`;
+    // Issue 10: CHAT_NO_DISCOVERY=1 unless `env` says otherwise.
+    const script =
+      `env -u NO_COLOR -u LC_ALL -u LC_MESSAGES LANG=C.UTF-8 CHAT_NO_DISCOVERY=1 ${
+        assignments.join(" ")
+      } ${command.map(shellQuote).join(" ")}; echo "EXIT=$?"; sleep 60`;
     await this.#tmux([
       "new-session",
       "-d",
