@@ -95,6 +95,19 @@ async function serve(options: ServeOptions): Promise<number> {
     }
   }
   const server = ChatServer.listen({ ...options, password, tls, lang });
+  // Issue 11: the page for browsers and phones, loaded only with --web;
+  // web?.port is the web port the room's announcement carries (issue 10).
+  const webModule = options.web
+    ? await import("./lib/web_server.ts")
+    : undefined;
+  const web = webModule && options.web
+    ? webModule.startWebFor(server, {
+      hostname: options.hostname,
+      webPort: options.web.port,
+      tls,
+      lang,
+    })
+    : undefined;
   // Tests and scripts read the port from this first line: keep ADDRESS:PORT.
   console.log(
     t(lang, "cli.listening", {
@@ -121,6 +134,17 @@ async function serve(options: ServeOptions): Promise<number> {
     tls: tls !== undefined,
     password: password !== undefined,
   });
+  if (webModule && web) {
+    const hosts = isLoopback(options.hostname)
+      ? [options.hostname]
+      : lanAddresses.length > 0
+      ? lanAddresses
+      : ["127.0.0.1"];
+    webModule.printWebAddresses(lang, web, hosts, {
+      qr: options.web?.qr ?? true,
+      tls: tls !== undefined,
+    });
+  }
   // Issue 10: the room is announced on the local network (lib/room_list.ts).
   let discovery: ReturnType<typeof startAnnouncing>;
   try {
@@ -128,8 +152,10 @@ async function serve(options: ServeOptions): Promise<number> {
       port: server.port,
       tls: tls !== undefined,
       online: () => server.room.names.length,
+      webPort: web?.port, // issue 11: the page's port, in the TXT record
     });
   } catch (error) {
+    await web?.shutdown();
     await server.shutdown();
     throw new ServerError((error as Error).message);
   }
@@ -193,6 +219,7 @@ async function serve(options: ServeOptions): Promise<number> {
   for (const signal of signals) Deno.addSignalListener(signal, stopOnSignal);
 
   await server.stopped;
+  await web?.shutdown();
   await discovery.announcement?.stop(); // issue 10: goodbye (TTL 0)
   chatConsole.close();
   chatConsole.print(t(lang, "cli.stopped"));

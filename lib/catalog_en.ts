@@ -617,6 +617,19 @@ works in place of <host>. A room that needs TLS asks for its fingerprint.
     "No valid fingerprint typed: the room was not joined.",
   "discovery.search-failed":
     "Cannot look for rooms on the local network ({message}): ask the host for the address and type chat connect ADDRESS.",
+  // --- issue 11: web ---
+  "web.help.serve": `Browsers and phones:
+  --web [PORT]        also serve a chat page on PORT (default {webPort}; 0 for
+                      any free port): browsers and phones join the same room
+  --no-qr             do not print the QR code of the page's address`,
+  "web.open": "or open {url}",
+  "web.qr": "Phones can scan this code to open the page:",
+  "web.tls-hint":
+    "The page is served over HTTPS. With a certificate no authority signed (like the one chat makes), browsers warn once: check that the address is the one above, then choose Advanced and Proceed (Chrome) or Accept the risk (Firefox, Safari); the certificate's SHA-256 fingerprint in the browser is the one printed above.",
+  "web.listen.in-use": "Web port {port} is already in use. Try --web {next}.",
+  "web.listen.denied":
+    "Not allowed to listen on {where}. Ports below 1024 need administrator rights; try --web {port}.",
+  "web.listen.other": "Cannot serve the web page on {where}: {message}",
 };
 
 /** A key of the catalogues. */

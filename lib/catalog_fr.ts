@@ -637,4 +637,20 @@ empreinte.
     "Aucune empreinte valide tapée : le salon n'a pas été rejoint.",
   "discovery.search-failed":
     "Impossible de chercher les salons du réseau local ({message}) : demandez l'adresse à l'hôte et tapez chat connect ADRESSE.",
+  // --- issue 11: web ---
+  "web.help.serve": `Navigateurs et téléphones :
+  --web [PORT]        sert aussi une page de chat sur PORT (par défaut
+                      {webPort} ; 0 pour un port libre) : navigateurs et
+                      téléphones rejoignent le même salon
+  --no-qr             n'affiche pas le code QR de l'adresse de la page`,
+  "web.open": "ou ouvrez {url}",
+  "web.qr": "Les téléphones peuvent scanner ce code pour ouvrir la page :",
+  "web.tls-hint":
+    "La page est servie en HTTPS. Avec un certificat qu'aucune autorité n'a signé (comme celui que fait chat), le navigateur avertit une fois : vérifiez que l'adresse est celle ci-dessus, puis choisissez Paramètres avancés et Continuer (Chrome) ou Accepter le risque (Firefox, Safari) ; l'empreinte SHA-256 du certificat dans le navigateur est celle affichée plus haut.",
+  "web.listen.in-use":
+    "Le port web {port} est déjà utilisé. Essayez --web {next}.",
+  "web.listen.denied":
+    "Pas le droit d'écouter sur {where}. Les ports sous 1024 demandent les droits d'administrateur ; essayez --web {port}.",
+  "web.listen.other":
+    "Impossible de servir la page web sur {where} : {message}",
 };

@@ -41,6 +41,7 @@ import {
   DEFAULT_MAX_PER_ADDRESS,
   QUEUE_LIMIT_BYTES,
 } from "./server.ts";
+import { DEFAULT_WEB_PORT, withWebValue } from "./web_cli.ts"; // issue 11
 
 /** Port used when none is given. */
 export const DEFAULT_PORT = 5000;
@@ -116,6 +117,11 @@ export interface ServeOptions {
   /** `--iface NAME`: announce on that interface only. */
   iface?: string;
   // Issue 10 (end).
+  /**
+   * Issue 11: with `--web [PORT]`, the page's port, and whether to print
+   * its QR code (not with `--no-qr`).
+   */
+  web?: { port: number; qr: boolean };
 }
 
 /** What `chat connect` was asked for; see {@linkcode connectHelp}. */
@@ -235,7 +241,8 @@ export function serveHelp(lang: Lang): string {
     roomPasswordTries: DEFAULT_PASSWORD_LIMITS.roomTriesPerMinute,
     stopConfirm: STOP_CONFIRM_MS / 1000,
     history: DEFAULT_HISTORY_LINES,
-  }) + "\n\n" + t(lang, "discovery.help.serve"); // issue 10
+  }) + "\n\n" + t(lang, "discovery.help.serve") + // issue 10
+    "\n\n" + t(lang, "web.help.serve", { webPort: DEFAULT_WEB_PORT }); // issue 11
 }
 
 /**
@@ -369,7 +376,9 @@ function parseServe(
   env: CommandLineEnv,
   lang: Lang,
 ): Invocation {
-  const { values, positionals } = parse(lang, "serve", args, {
+  const { values, positionals } = parse(lang, "serve", withWebValue(args), {
+    web: { type: "string" }, // issue 11
+    "no-qr": { type: "boolean" }, // issue 11
     host: { type: "string" },
     port: { type: "string" },
     name: { type: "string" },
@@ -486,6 +495,18 @@ function parseServe(
     discovery: values["no-discovery"] !== true &&
       !discoveryOffByEnv(env.CHAT_NO_DISCOVERY),
     ...(values.iface === undefined ? {} : { iface: values.iface as string }),
+    // Issue 11: `--web` alone is the default port; 0 picks a free one.
+    ...(values.web === undefined ? {} : {
+      web: {
+        port: parsePort(
+          (values.web as string) || String(DEFAULT_WEB_PORT),
+          DEFAULT_WEB_PORT,
+          true,
+          lang,
+        ),
+        qr: values["no-qr"] !== true,
+      },
+    }),
   };
 }
 
@@ -668,6 +689,7 @@ const VALUE_EXAMPLES: Record<string, string> = {
   "--reconnect-delay-ms": "100",
   "--room": "physics", // issue 10
   "--iface": "eth0", // issue 10
+  "--web": String(DEFAULT_WEB_PORT),
 };
 
 type OptionSpec = Record<

@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { ChatSocket } from "./chat_socket.ts";
 import { type LeaveReason, PROTOCOL_VERSIONS } from "./events.ts";
 import { readLines } from "./line_reader.ts";
 import type { OutgoingEvent, Rendering, Renderings } from "./outgoing.ts";
@@ -54,7 +55,7 @@ export interface ConnectionSettings {
  * throws.
  */
 export class Connection implements Peer {
-  readonly #conn: Deno.Conn;
+  readonly #conn: ChatSocket;
   /** The client's address, as the room and the logs know it. */
   readonly address: string;
   readonly #settings: ConnectionSettings;
@@ -70,7 +71,7 @@ export class Connection implements Peer {
   #gone = false;
 
   constructor(
-    conn: Deno.Conn,
+    conn: ChatSocket,
     address: string,
     settings: ConnectionSettings,
     onGone: () => void,
@@ -80,13 +81,13 @@ export class Connection implements Peer {
     this.#settings = settings;
     this.#onGone = onGone;
     this.#rendering = settings.textRendering;
-    const tcp = conn as Partial<Deno.TcpConn>;
     try {
-      // TLS connections lack these; plain TCP ones always have them.
-      tcp.setNoDelay?.(true);
+      // TCP, and TLS and WebSocket over TCP, have these; a socket of
+      // another kind need not.
+      conn.setNoDelay?.(true);
       // Lets the system notice a vanished peer (after its own long delay;
       // heartbeats from `chat connect` notice much sooner).
-      tcp.setKeepAlive?.(true);
+      conn.setKeepAlive?.(true);
     } catch { /* not fatal */ }
     this.#queue = new OutgoingQueue(
       conn,

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { ChatSocket } from "./chat_socket.ts";
 import { type FramedLine, LineSplitter, TelnetFilter } from "./protocol.ts";
 
 /**
@@ -53,7 +54,7 @@ export interface LineReaderOptions {
  * ```
  */
 export async function readLines(
-  conn: Deno.Conn,
+  conn: ChatSocket,
   options: LineReaderOptions,
 ): Promise<"ended" | "failed"> {
   const splitter = new LineSplitter(options.maxLineBytes);

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { ChatSocket } from "./chat_socket.ts";
 import { concatBytes } from "./protocol.ts";
 
 /**
@@ -169,7 +170,7 @@ export type WriterEnd = "drained" | "aborted" | "failed";
  * ```
  */
 export class OutgoingQueue {
-  readonly #conn: Deno.Conn;
+  readonly #conn: ChatSocket;
   readonly #limitBytes: number;
   readonly #flow: FlowControl;
   /** The peer's address, as the flow control counts it. */
@@ -195,7 +196,7 @@ export class OutgoingQueue {
   readonly done: Promise<WriterEnd>;
 
   constructor(
-    conn: Deno.Conn,
+    conn: ChatSocket,
     limitBytes: number,
     flow: FlowControl,
     address = "",

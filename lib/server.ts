@@ -7,6 +7,7 @@
  */
 
 import denoConfig from "../deno.json" with { type: "json" };
+import type { ChatSocket } from "./chat_socket.ts";
 import {
   CLOSE_GRACE_MS,
   Connection,
@@ -333,62 +334,80 @@ export class ChatServer {
           this.#options.handshakeTimeoutMs || DEFAULT_HANDSHAKE_TIMEOUT_MS,
         ) as unknown as Deno.Conn;
       }
-      const address = (conn.remoteAddr as Deno.NetAddr).hostname;
-      const fromAddress = this.#perAddress.get(address) ?? 0;
-      const maxPerAddress = this.#options.maxPerAddress ??
-        DEFAULT_MAX_PER_ADDRESS;
-      if (this.room.isBanned(address)) {
-        this.#refuse(conn, { type: "error", code: "banned" });
-        continue;
-      }
-      const maxClients = this.#options.maxClients;
-      // Issue 14 item 5 (begin): a full room makes way for a newcomer.
-      if (
-        maxClients > 0 &&
-        this.#connections.size - this.#displaced.size >= maxClients &&
-        !((maxPerAddress <= 0 || fromAddress < maxPerAddress) &&
-          this.#displaceSilentWatcher())
-      ) {
-        // Issue 14 item 5 (end).
-        this.#refuse(conn, {
-          type: "error",
-          code: "full",
-          args: { max: maxClients },
-        });
-        continue;
-      }
-      if (maxPerAddress > 0 && fromAddress >= maxPerAddress) {
-        this.#refuse(conn, {
-          type: "error",
-          code: "too-many-connections",
-          args: { limit: maxPerAddress },
-        });
-        continue;
-      }
-      this.#perAddress.set(address, fromAddress + 1);
-      let connection: Connection;
-      try {
-        connection = new Connection(
-          conn,
-          address,
-          this.#connectionSettings,
-          () => {
-            this.#connections.delete(connection);
-            this.#displaced.delete(connection); // issue 14 item 5
-            const left = (this.#perAddress.get(address) ?? 1) - 1;
-            if (left > 0) this.#perAddress.set(address, left);
-            else this.#perAddress.delete(address);
-          },
-        );
-      } catch (error) {
-        // The room could not take it in (a bug): it has been closed.
-        this.reportBug(error, address);
-        if (fromAddress > 0) this.#perAddress.set(address, fromAddress);
-        else this.#perAddress.delete(address);
-        continue;
-      }
-      this.#connections.add(connection);
+      this.#admit(conn, (conn.remoteAddr as Deno.NetAddr).hostname);
     }
+  }
+
+  /**
+   * Issue 11: a browser's WebSocket (`websocket_conn.ts`) joins as one more
+   * connection, under the same limits, bans and rules as a TCP one.
+   */
+  admit(conn: ChatSocket, address: string): void {
+    if (this.#stopping) {
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+      return;
+    }
+    this.#admit(conn, address);
+  }
+
+  /** Takes a new connection into the room, or refuses it with one line. */
+  #admit(conn: ChatSocket, address: string): void {
+    const fromAddress = this.#perAddress.get(address) ?? 0;
+    const maxPerAddress = this.#options.maxPerAddress ??
+      DEFAULT_MAX_PER_ADDRESS;
+    if (this.room.isBanned(address)) {
+      this.#refuse(conn, { type: "error", code: "banned" });
+      return;
+    }
+    const maxClients = this.#options.maxClients;
+    // Issue 14 item 5 (begin): a full room makes way for a newcomer.
+    if (
+      maxClients > 0 &&
+      this.#connections.size - this.#displaced.size >= maxClients &&
+      !((maxPerAddress <= 0 || fromAddress < maxPerAddress) &&
+        this.#displaceSilentWatcher())
+    ) {
+      // Issue 14 item 5 (end).
+      this.#refuse(conn, {
+        type: "error",
+        code: "full",
+        args: { max: maxClients },
+      });
+      return;
+    }
+    if (maxPerAddress > 0 && fromAddress >= maxPerAddress) {
+      this.#refuse(conn, {
+        type: "error",
+        code: "too-many-connections",
+        args: { limit: maxPerAddress },
+      });
+      return;
+    }
+    this.#perAddress.set(address, fromAddress + 1);
+    let connection: Connection;
+    try {
+      connection = new Connection(
+        conn,
+        address,
+        this.#connectionSettings,
+        () => {
+          this.#connections.delete(connection);
+          this.#displaced.delete(connection); // issue 14 item 5
+          const left = (this.#perAddress.get(address) ?? 1) - 1;
+          if (left > 0) this.#perAddress.set(address, left);
+          else this.#perAddress.delete(address);
+        },
+      );
+    } catch (error) {
+      // The room could not take it in (a bug): it has been closed.
+      this.reportBug(error, address);
+      if (fromAddress > 0) this.#perAddress.set(address, fromAddress);
+      else this.#perAddress.delete(address);
+      return;
+    }
+    this.#connections.add(connection);
   }
 
   /**
@@ -417,7 +436,7 @@ export class ChatServer {
    * Refuses a connection with one line in the server's language (it has not
    * asked for anything else yet), then closes it.
    */
-  #refuse(conn: Deno.Conn, body: EventBody): void {
+  #refuse(conn: ChatSocket, body: EventBody): void {
     const event = this.room.eventFor(body);
     void refuse(conn, event.bytesFor(this.#renderings.text(this.#lang)));
   }
@@ -506,7 +525,7 @@ function oneLineMessage(error: unknown): string {
 }
 
 /** Sends one line to a connection we will not serve, then closes it. */
-async function refuse(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+async function refuse(conn: ChatSocket, bytes: Uint8Array): Promise<void> {
   // Issue 14 item 1: the farewell never waits longer than the close grace
   // period (a TLS one waits for the handshake; a peer may never read).
   let timer: ReturnType<typeof setTimeout> | undefined;
