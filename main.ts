@@ -21,6 +21,7 @@ import { ClientError, formatAddress, runClient } from "./lib/client.ts";
 import { ChatServer, ServerError } from "./lib/server.ts";
 import type { Member } from "./lib/room.ts";
 import { openConsole, readSecret } from "./lib/terminal.ts";
+import { parseFencedBlock } from "./lib/code_block.ts"; // issue 12
 import { loadServerCertificate, TlsSetupError } from "./lib/tls.ts";
 import { identityNote, keptIdentity } from "./lib/tls_identity.ts";
 import {
@@ -94,7 +95,13 @@ async function serve(options: ServeOptions): Promise<number> {
       throw error;
     }
   }
-  const server = ChatServer.listen({ ...options, password, tls, lang });
+  const server = ChatServer.listen({
+    ...options,
+    password,
+    tls,
+    lang,
+    files: options.files ?? "off", // issue 12: absent with --no-files
+  });
   // Issue 11: the page for browsers and phones, loaded only with --web;
   // web?.port is the web port the room's announcement carries (issue 10).
   const webModule = options.web
@@ -140,6 +147,10 @@ async function serve(options: ServeOptions): Promise<number> {
       : lanAddresses.length > 0
       ? lanAddresses
       : ["127.0.0.1"];
+    // Issue 12: file notices carry a full link on the first address.
+    server.files.web = {
+      base: `${web.scheme}://${formatAddress(hosts[0], web.port)}`,
+    };
     webModule.printWebAddresses(lang, web, hosts, {
       qr: options.web?.qr ?? true,
       tls: tls !== undefined,
@@ -169,7 +180,10 @@ async function serve(options: ServeOptions): Promise<number> {
     onLine: (line) => {
       if (!seat.host) return;
       try {
-        server.room.handleLine(seat.host, line);
+        // Issue 12: a paste of several lines at the console is one block.
+        const block = line.includes("\n") ? parseFencedBlock(line) : undefined;
+        if (block) server.room.block(seat.host, block.text, block.lang);
+        else server.room.handleLine(seat.host, line);
       } catch (error) {
         // A bug in the room: the console keeps reading.
         server.reportBug(error);

@@ -630,6 +630,66 @@ works in place of <host>. A room that needs TLS asks for its fingerprint.
   "web.listen.denied":
     "Not allowed to listen on {where}. Ports below 1024 need administrator rights; try --web {port}.",
   "web.listen.other": "Cannot serve the web page on {where}: {message}",
+  // --- issue 12: code blocks ---
+  "block.start.one": "{name} ```{lang} ({count} line)",
+  "block.start.other": "{name} ```{lang} ({count} lines)",
+  "error.block-too-long":
+    "code block refused: {lines} lines and {bytes} bytes, over the limit of {maxLines} lines and {maxBytes} bytes. Nothing of it was sent.",
+  "blocks.help.serve":
+    `Code blocks (a line of three backticks, optionally with a language, starts
+a block; the next line of three backticks alone ends it):
+  --block-lines N     most lines in one block (default {blockLines}; 0: the
+                      most allowed, {maxBlockLines})
+  --block-bytes N     most bytes in one block (default {blockBytes}; 0: the
+                      most allowed, {maxBlockBytes})`,
+  "client.block.status":
+    "code block {lang}({count} so far): a line of ``` alone sends it",
+  // --- issue 12: files ---
+  "client.files.offline":
+    "Not connected: /send and /get work again once chat is back in the room (Up brings the line back).",
+  "files.help.serve":
+    `Shared files (/send and /get in chat connect, links on the page):
+  --file-max-bytes N  largest file shared, in bytes, or with K or M (default 2M)
+  --files-max-bytes N all shared files kept in memory together (default 64M);
+                      the oldest are dropped first; all are forgotten at the stop
+  --no-files          turn file sharing off (so does a limit of 0)`,
+  "files.help.connect": `Files, in the chat:
+  /send PATH          share a file with the room (/send NAME PATH: with NAME)
+  /get N [FOLDER]     save shared file N in FOLDER (default: here), never
+                      replacing a file, checked against its SHA-256`,
+  "file.shared":
+    '{from} shares "{name}" ({size}, sha256 {sha256}): type /get {id} in chat connect',
+  "file.shared.to":
+    '{from} shares "{name}" with {to} ({size}, sha256 {sha256}): type /get {id} in chat connect',
+  "file.link": ", or download it at {url}",
+  "error.files-off": "file sharing is off in this room.",
+  "error.file-too-big": "the file is too big ({size}): the limit is {max}.",
+  "error.file-busy":
+    "a file transfer is already under way: wait for it to end.",
+  "error.file-join-first": "join the room (/nick NAME) before sharing a file.",
+  "error.file-no-upload":
+    "no file upload is under way (send file-offer first).",
+  "error.file-mismatch":
+    'the file "{name}" received does not match its size or SHA-256: it was not shared.',
+  "error.file-stalled":
+    'nothing more of the file "{name}" arrived for {seconds} s: the upload was cancelled.',
+  "error.file-gone":
+    "there is no file {id} (it may have been dropped to make room).",
+  "client.file.usage-send":
+    "usage: /send PATH (to the room) or /send NAME PATH (to one person)",
+  "client.file.usage-get": "usage: /get N [FOLDER]",
+  "client.file.cannot-read": 'cannot read "{path}": {message}',
+  "client.file.busy": "a file is already being sent: wait for it to end.",
+  "client.file.progress-up": 'sending "{name}": {percent}% of {size}',
+  "client.file.progress-down": 'receiving "{name}": {percent}% of {size}',
+  "client.file.saved": "file {id} saved as {path} ({size}, SHA-256 checked).",
+  "client.file.mismatch":
+    "file {id} does not match its SHA-256: the partial file {path} was deleted.",
+  "client.file.cannot-save": 'cannot save file {id} in "{dir}": {message}',
+  "client.file.interrupted":
+    "the connection dropped during the transfer of file {id}: try again.",
+  "client.file.upload-interrupted":
+    'the connection dropped while sending "{name}": try /send again.',
 };
 
 /** A key of the catalogues. */

@@ -653,4 +653,74 @@ empreinte.
     "Pas le droit d'écouter sur {where}. Les ports sous 1024 demandent les droits d'administrateur ; essayez --web {port}.",
   "web.listen.other":
     "Impossible de servir la page web sur {where} : {message}",
+  // --- issue 12: code blocks ---
+  "block.start.one": "{name} ```{lang} ({count} ligne)",
+  "block.start.other": "{name} ```{lang} ({count} lignes)",
+  "error.block-too-long":
+    "bloc de code refusé : {lines} lignes et {bytes} octets, au-delà de la limite de {maxLines} lignes et {maxBytes} octets. Rien n'en a été envoyé.",
+  "blocks.help.serve":
+    `Blocs de code (une ligne de trois accents graves, suivis ou non d'un langage,
+ouvre un bloc ; la ligne suivante de trois accents graves seuls le ferme) :
+  --block-lines N     nombre de lignes au plus par bloc (par défaut
+                      {blockLines} ; 0 : le plus permis, {maxBlockLines})
+  --block-bytes N     octets au plus par bloc (par défaut {blockBytes} ; 0 :
+                      le plus permis, {maxBlockBytes})`,
+  "client.block.status":
+    "bloc de code {lang}({count} pour l'instant) : une ligne de ``` seuls l'envoie",
+  // --- issue 12: files ---
+  "client.files.offline":
+    "Pas de connexion : /send et /get remarchent dès que chat est de retour dans le salon (la flèche du haut rend la ligne).",
+  "files.help.serve":
+    `Fichiers partagés (/send et /get dans chat connect, liens sur la page) :
+  --file-max-bytes N  plus gros fichier partagé, en octets, ou avec K ou M
+                      (par défaut 2M)
+  --files-max-bytes N tous les fichiers gardés en mémoire ensemble (par défaut
+                      64M) ; les plus anciens partent d'abord ; tout est
+                      oublié à l'arrêt
+  --no-files          désactive le partage de fichiers (une limite de 0 aussi)`,
+  "files.help.connect": `Fichiers, dans le chat :
+  /send CHEMIN        partage un fichier avec le salon (/send NOM CHEMIN :
+                      avec NOM)
+  /get N [DOSSIER]    enregistre le fichier partagé N dans DOSSIER (par
+                      défaut : ici), sans jamais remplacer un fichier,
+                      vérifié par son SHA-256`,
+  "file.shared":
+    "{from} partage « {name} » ({size}, sha256 {sha256}) : tapez /get {id} dans chat connect",
+  "file.shared.to":
+    "{from} partage « {name} » avec {to} ({size}, sha256 {sha256}) : tapez /get {id} dans chat connect",
+  "file.link": ", ou téléchargez-le sur {url}",
+  "error.files-off": "le partage de fichiers est désactivé dans ce salon.",
+  "error.file-too-big":
+    "le fichier est trop gros ({size}) : la limite est {max}.",
+  "error.file-busy":
+    "un transfert de fichier est déjà en cours : attendez qu'il se termine.",
+  "error.file-join-first":
+    "rejoignez le salon (/nick NOM) avant de partager un fichier.",
+  "error.file-no-upload":
+    "aucun envoi de fichier en cours (envoyez d'abord file-offer).",
+  "error.file-mismatch":
+    "le fichier « {name} » reçu ne correspond pas à sa taille ou à son SHA-256 : il n'a pas été partagé.",
+  "error.file-stalled":
+    "plus rien n'est arrivé du fichier « {name} » depuis {seconds} s : l'envoi est annulé.",
+  "error.file-gone":
+    "il n'y a pas de fichier {id} (il a peut-être été retiré pour faire de la place).",
+  "client.file.usage-send":
+    "usage : /send CHEMIN (au salon) ou /send NOM CHEMIN (à une personne)",
+  "client.file.usage-get": "usage : /get N [DOSSIER]",
+  "client.file.cannot-read": "impossible de lire « {path} » : {message}",
+  "client.file.busy":
+    "un fichier est déjà en cours d'envoi : attendez qu'il se termine.",
+  "client.file.progress-up": "envoi de « {name} » : {percent} % de {size}",
+  "client.file.progress-down":
+    "réception de « {name} » : {percent} % de {size}",
+  "client.file.saved":
+    "fichier {id} enregistré sous {path} ({size}, SHA-256 vérifié).",
+  "client.file.mismatch":
+    "le fichier {id} ne correspond pas à son SHA-256 : le fichier partiel {path} a été supprimé.",
+  "client.file.cannot-save":
+    "impossible d'enregistrer le fichier {id} dans « {dir} » : {message}",
+  "client.file.interrupted":
+    "la connexion a été coupée pendant le transfert du fichier {id} : réessayez.",
+  "client.file.upload-interrupted":
+    "la connexion a été coupée pendant l'envoi de « {name} » : refaites /send.",
 };

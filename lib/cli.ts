@@ -33,6 +33,16 @@ import {
   WRONG_PASSWORD_DELAY_MS,
 } from "./room.ts";
 import { DEFAULT_HISTORY_LINES } from "./history.ts";
+import {
+  DEFAULT_BLOCK_BYTES,
+  DEFAULT_BLOCK_LINES,
+  MAX_BLOCK_BYTES,
+  MAX_BLOCK_LINES,
+} from "./code_block.ts"; // issue 12
+import {
+  DEFAULT_FILE_MAX_BYTES,
+  DEFAULT_FILES_MAX_BYTES,
+} from "./file_store.ts"; // issue 12
 import { OUTBOX_LINES } from "./outbox.ts";
 import { RECONNECT_MAX_DELAY_MS } from "./reconnect.ts";
 import {
@@ -122,6 +132,15 @@ export interface ServeOptions {
    * its QR code (not with `--no-qr`).
    */
   web?: { port: number; qr: boolean };
+  /**
+   * Issue 12: shared files' limits in bytes (`--file-max-bytes`,
+   * `--files-max-bytes`); absent with `--no-files`.
+   */
+  files?: { maxFileBytes: number; maxTotalBytes: number };
+  /** Issue 12: most lines in a code block (`--block-lines`). */
+  blockLines: number;
+  /** Issue 12: most bytes in a code block (`--block-bytes`). */
+  blockBytes: number;
 }
 
 /** What `chat connect` was asked for; see {@linkcode connectHelp}. */
@@ -242,7 +261,14 @@ export function serveHelp(lang: Lang): string {
     stopConfirm: STOP_CONFIRM_MS / 1000,
     history: DEFAULT_HISTORY_LINES,
   }) + "\n\n" + t(lang, "discovery.help.serve") + // issue 10
-    "\n\n" + t(lang, "web.help.serve", { webPort: DEFAULT_WEB_PORT }); // issue 11
+    "\n\n" + t(lang, "web.help.serve", { webPort: DEFAULT_WEB_PORT }) + // issue 11
+    "\n\n" + t(lang, "files.help.serve") + // issue 12
+    "\n\n" + t(lang, "blocks.help.serve", { // issue 12: code blocks
+      blockLines: DEFAULT_BLOCK_LINES,
+      maxBlockLines: MAX_BLOCK_LINES,
+      blockBytes: DEFAULT_BLOCK_BYTES,
+      maxBlockBytes: MAX_BLOCK_BYTES,
+    });
 }
 
 /**
@@ -259,7 +285,8 @@ export function connectHelp(lang: Lang): string {
     port: DEFAULT_PORT,
     outbox: OUTBOX_LINES,
     backoff: RECONNECT_MAX_DELAY_MS / 1000,
-  }) + "\n\n" + t(lang, "discovery.help.connect"); // issue 10
+  }) + "\n\n" + t(lang, "discovery.help.connect") + // issue 10
+    "\n\n" + t(lang, "files.help.connect"); // issue 12
 }
 
 /**
@@ -407,8 +434,24 @@ function parseServe(
     room: { type: "string" }, // issue 10
     "no-discovery": { type: "boolean" }, // issue 10
     iface: { type: "string" }, // issue 10
+    "file-max-bytes": { type: "string" }, // issue 12
+    "files-max-bytes": { type: "string" }, // issue 12
+    "no-files": { type: "boolean" }, // issue 12
+    "block-lines": { type: "string" }, // issue 12: code blocks
+    "block-bytes": { type: "string" }, // issue 12: code blocks
   });
   if (values.help) return { command: "help", text: serveHelp(lang) };
+  // Issue 12: sizes may be given as 512K or 2M (KiB, MiB).
+  for (const option of ["file-max-bytes", "files-max-bytes"]) {
+    const given = values[option];
+    const sized = typeof given === "string"
+      ? /^(\d+)([kKmM])(?:i?[bB])?$/.exec(given)
+      : null;
+    if (sized) {
+      const unit = /[kK]/.test(sized[2]) ? 1024 : 1024 * 1024;
+      values[option] = String(Number(sized[1]) * unit);
+    }
+  }
   if (positionals.length > 0) {
     usage(lang, "cli.serve-no-arguments", { argument: positionals[0] });
   }
@@ -507,6 +550,24 @@ function parseServe(
         qr: values["no-qr"] !== true,
       },
     }),
+    // Issue 12: code blocks' limits; 0 is the most allowed.
+    blockLines: count("block-lines", DEFAULT_BLOCK_LINES, 0, MAX_BLOCK_LINES) ||
+      MAX_BLOCK_LINES,
+    blockBytes: count("block-bytes", DEFAULT_BLOCK_BYTES, 0, MAX_BLOCK_BYTES) ||
+      MAX_BLOCK_BYTES,
+    // Issue 12: shared files, unless --no-files (or a limit of 0).
+    ...(() => {
+      const maxFileBytes = count("file-max-bytes", DEFAULT_FILE_MAX_BYTES, 0);
+      const maxTotalBytes = count(
+        "files-max-bytes",
+        DEFAULT_FILES_MAX_BYTES,
+        0,
+      );
+      return values["no-files"] === true || maxFileBytes === 0 ||
+          maxTotalBytes === 0
+        ? {}
+        : { files: { maxFileBytes, maxTotalBytes } };
+    })(),
   };
 }
 
@@ -690,6 +751,10 @@ const VALUE_EXAMPLES: Record<string, string> = {
   "--room": "physics", // issue 10
   "--iface": "eth0", // issue 10
   "--web": String(DEFAULT_WEB_PORT),
+  "--file-max-bytes": "2M", // issue 12
+  "--files-max-bytes": "64M", // issue 12
+  "--block-lines": "200", // issue 12
+  "--block-bytes": "16384", // issue 12
 };
 
 type OptionSpec = Record<

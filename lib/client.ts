@@ -24,6 +24,8 @@ import {
 import { isJsonLine, parseServerEvent } from "./client_events.ts";
 import { ServerLink } from "./client_link.ts";
 import { ClientLog, ClientLogError } from "./client_log.ts";
+import { ClientFiles, isFileCommand } from "./client_files.ts"; // issue 12
+import { parseFencedBlock, TypedBlocks } from "./code_block.ts"; // issue 12
 import type { EventOf, ServerEvent } from "./events.ts";
 import { type Lang, type MessageKey, t } from "./i18n.ts";
 import { isMention } from "./mentions.ts";
@@ -214,6 +216,10 @@ class ClientSession {
   /** The terminal status shown while away, to update its count of lines. */
   #lastStatus: MessageKey | undefined;
   #lastStatusArgs: Record<string, string | number> = {};
+  /** Issue 12: `/send` and `/get`. */
+  readonly #files: ClientFiles;
+  /** Issue 12: a code block being typed between fences. */
+  readonly #typedBlocks = new TypedBlocks();
 
   constructor(
     options: ClientOptions,
@@ -226,6 +232,14 @@ class ClientSession {
     this.#password = password ?? options.password;
     this.#log = log;
     this.#ready = new Promise((resolve) => this.#markReady = resolve);
+    this.#files = new ClientFiles({
+      lang: this.#lang,
+      request: (request) => this.#link.request(request),
+      say: (key, args) => this.#say(key, args),
+      setStatus: (text) => this.#console?.setStatus(text),
+      isTerminal: () => this.#console?.isTerminal === true,
+      ownName: () => this.#ownName,
+    });
   }
 
   async run(link: ServerLink, proto: EventOf<"proto">): Promise<number> {
@@ -251,6 +265,7 @@ class ClientSession {
     while (true) {
       await this.#relay(this.#link);
       this.#connected = false;
+      this.#files.disconnected(); // issue 12
       clearInterval(this.#heartbeat);
       this.#link.close();
       if (this.#saidBye) return await this.#finish(0);
@@ -295,7 +310,34 @@ class ClientSession {
       this.#answerName = undefined;
       return answer(line);
     }
+    // Issue 12: a block typed between fences goes out whole when closed;
+    // a pasted one (several lines) already is whole.
+    if (!line.includes("\n")) {
+      const wasOpen = this.#typedBlocks.open !== undefined;
+      const taken = this.#typedBlocks.take(line);
+      if (wasOpen || this.#typedBlocks.open !== undefined) {
+        this.#showBlockStatus();
+      }
+      if (!taken) return;
+      line = taken;
+    }
     await this.#ready;
+    // Issue 12: `/send` and `/get`. From a pipe, the next line waits for
+    // the transfer (a script's `/get 3` then `/quit` saves the file).
+    const transfer = this.#connected ? this.#files.typed(line) : undefined;
+    if (transfer) return this.#console?.isTerminal ? void transfer : transfer;
+    if (!this.#connected && !this.#quitting && isFileCommand(line)) {
+      // A transfer is not a line to send later as text: at a terminal it is
+      // refused (Up brings it back); from a pipe it waits for the room.
+      if (this.#console?.isTerminal) return this.#say("client.files.offline");
+      while (!this.#connected && !this.#quitting) {
+        await new Promise<void>((resolve) => this.#backWaiters.push(resolve));
+      }
+      const later = this.#connected ? this.#files.typed(line) : undefined;
+      if (later) return later;
+      this.#notKept.push(line);
+      return;
+    }
     if (this.#connected) return this.#send(line);
     if (this.#quitting) {
       this.#notKept.push(line);
@@ -320,7 +362,27 @@ class ClientSession {
 
   #send(line: string): Promise<void> {
     this.#outbox.sent(line);
+    // Issue 12: a code block (kept in its fences) is one `block` request.
+    const block = line.includes("\n") ? parseFencedBlock(line) : undefined;
+    if (block) return this.#link.request({ type: "block", ...block });
     return this.#link.send(line);
+  }
+
+  /**
+   * Issue 12: at a terminal, while a block is typed between fences, the
+   * prompt says so (and how to end it).
+   */
+  #showBlockStatus(): void {
+    if (!this.#console?.isTerminal) return;
+    const lang = this.#typedBlocks.open;
+    if (lang === undefined) {
+      this.#console.setStatus(undefined);
+      return this.#showStatus();
+    }
+    this.#console.setStatus(t(this.#lang, "client.block.status", {
+      lang: lang ? lang + " " : "",
+      count: this.#typedBlocks.count,
+    }));
   }
 
   /** Says a line of the client's own, as a notice. */
@@ -429,6 +491,7 @@ class ClientSession {
       this.#showReplay();
       return;
     }
+    if (this.#files.receive(event)) return; // issue 12: chunks, answers
     switch (event.type) {
       case "pong":
         this.#outbox.ponged();
@@ -456,6 +519,7 @@ class ClientSession {
         break;
       case "message":
       case "action":
+      case "block": // issue 12
         this.#outbox.received(event, this.#ownName);
         break;
     }

@@ -19,6 +19,7 @@ import {
 } from "./events.ts";
 import { type Lang, type MessageKey, t } from "./i18n.ts";
 import { sanitizeText } from "./protocol.ts";
+import { BLOCK_LANG, blockLines } from "./code_block.ts";
 import { errorSentence, NOTICE_PREFIX, renderText } from "./render_text.ts";
 
 type Check = (value: unknown) => boolean;
@@ -73,6 +74,29 @@ const EVENT_FIELDS: Record<EventType, Record<string, Check>> = {
   disconnected: { reason: isString },
   pong: {},
   shutdown: {},
+  // --- issue 12: code blocks ---
+  block: { from: isString, text: isString, lang: optional(isString) },
+  // --- issue 12: files ---
+  file: {
+    id: isNumber,
+    from: isString,
+    name: isString,
+    size: isNumber,
+    sha256: isString,
+    to: optional(isString),
+    web: optional(isString),
+    url: optional(isString),
+  },
+  "file-ready": { upload: isNumber },
+  "file-data": {
+    id: isNumber,
+    offset: isNumber,
+    data: isString,
+    name: optional(isString),
+    size: optional(isNumber),
+    sha256: optional(isString),
+  },
+  "file-end": { id: isNumber, size: isNumber, sha256: isString },
   proto: {
     version: isNumber,
     versions: arrayOf(isNumber),
@@ -133,6 +157,14 @@ export function parseServerEvent(line: string): ServerEvent | undefined {
   }
   const time = typeof object.time === "string" ? Date.parse(object.time) : NaN;
   const event = sanitizeStrings({ ...object }) as Record<string, unknown>;
+  if (type === "block") {
+    // Issue 12: a block's lines are cleaned one by one (the newlines
+    // between them are what a block is), and a strange language dropped.
+    event.text = blockLines(object.text as string).join("\n");
+    if (event.lang !== undefined && !BLOCK_LANG.test(event.lang as string)) {
+      delete event.lang;
+    }
+  }
   event.seq = isNumber(object.seq) ? object.seq : 0;
   event.time = Number.isNaN(time) ? 0 : time;
   // Replayed earlier lines (issue 9) are marked `history: true`; `proto`

@@ -13,9 +13,18 @@ import { type LeaveReason, PROTOCOL_VERSIONS } from "./events.ts";
 import { readLines } from "./line_reader.ts";
 import type { OutgoingEvent, Rendering, Renderings } from "./outgoing.ts";
 import { type FlowControl, OutgoingQueue } from "./outgoing_queue.ts";
-import { decodeLine, type FramedLine, sanitizeText } from "./protocol.ts";
+import {
+  decodeLine,
+  type FramedLine,
+  LineSplitter,
+  sanitizeText,
+} from "./protocol.ts";
 import { parseClientJson } from "./render_json.ts";
 import type { Member, Peer, Room } from "./room.ts";
+import type { FileSession, FileSharing } from "./file_transfer.ts";
+
+/** The longest `file-chunk` request: 2 KiB in base64, with its JSON. */
+const FILE_CHUNK_LINE_BYTES = 4096;
 
 /** How long a closing connection may take to write what is queued. */
 export const CLOSE_GRACE_MS = 1000;
@@ -36,6 +45,8 @@ export interface ConnectionSettings {
   serverName: string;
   /** Random id of this server run, told to structured clients (issue 9). */
   run: string;
+  /** Issue 12: the server's shared files (`file-offer`, `get`). */
+  files?: FileSharing;
   /**
    * Called when the room throws: a bug in chat, not something the client
    * did. `address` is the client's.
@@ -69,6 +80,10 @@ export class Connection implements Peer {
   /** True once the client sent a heartbeat: it promises to keep doing so. */
   sendsHeartbeats = false;
   #gone = false;
+  /** Issue 12: this client's line splitter, whose limit `/proto` raises. */
+  readonly #splitter: LineSplitter;
+  /** Issue 12: uploads and downloads, from this client's first file request. */
+  #files: FileSession | undefined;
 
   constructor(
     conn: ChatSocket,
@@ -81,6 +96,7 @@ export class Connection implements Peer {
     this.#settings = settings;
     this.#onGone = onGone;
     this.#rendering = settings.textRendering;
+    this.#splitter = new LineSplitter(settings.maxLineBytes);
     try {
       // TCP, and TLS and WebSocket over TCP, have these; a socket of
       // another kind need not.
@@ -143,6 +159,7 @@ export class Connection implements Peer {
   abort(reason?: LeaveReason): void {
     if (this.#gone) return;
     this.#gone = true;
+    this.#files?.close();
     // Leave once the current broadcast has reached everyone, so that every
     // member still sees the same events in the same order.
     queueMicrotask(() =>
@@ -196,7 +213,9 @@ export class Connection implements Peer {
   async #read(): Promise<void> {
     const end = await readLines(this.#conn, {
       maxLineBytes: this.#settings.maxLineBytes,
-      ready: () => this.#settings.flow.ready(),
+      splitter: this.#splitter,
+      // Issue 12: a client past its upload budget is read more slowly.
+      ready: () => this.#settings.flow.ready() ?? this.#files?.readPause(),
       gone: () => this.#gone,
       onBytes: () => this.lastHeardAt = performance.now(),
       onLine: (line) => this.#receiveGuarded(line),
@@ -236,12 +255,28 @@ export class Connection implements Peer {
   #receive(line: FramedLine): void {
     const room = this.#settings.room;
     if (line.kind === "oversize") {
+      // Issue 12: in a code block, the block is refused whole at its end.
+      if (room.lineLostInBlock(this.member, line.limitBytes)) return;
       return room.tellError(this.member, {
         code: "line-too-long",
         args: { limit: line.limitBytes },
       });
     }
     const text = decodeLine(line.bytes);
+    // Issue 12: a structured client's lines may be longer, for `block` and
+    // `file-chunk`; anything else is held to the usual limit.
+    const maxLineBytes = this.#settings.maxLineBytes;
+    if (this.structured && line.bytes.length > maxLineBytes) {
+      const request = text.trimStart().startsWith("{")
+        ? parseClientJson(text)
+        : undefined;
+      if (request?.type !== "block" && request?.type !== "file-chunk") {
+        return room.tellError(this.member, {
+          code: "line-too-long",
+          args: { limit: maxLineBytes },
+        });
+      }
+    }
     if (this.structured && text.trimStart().startsWith("{")) {
       const request = parseClientJson(text);
       switch (request.type) {
@@ -258,15 +293,49 @@ export class Connection implements Peer {
           return room.history(this.member, request.after);
         case "resume":
           return room.resume(this.member, request.name, request.token);
+        case "block": // issue 12
+          return room.block(this.member, request.text, request.lang);
+        case "file-offer": // issue 12
+          return this.#fileSession()?.offer(request);
+        case "file-chunk":
+          return this.#fileSession()?.chunk(request.upload, request.data);
+        case "get":
+          return this.#fileSession()?.get(request.id);
       }
     }
     this.#handleText(text);
   }
 
+  /**
+   * Issue 12: this client's file session, made on its first request. Once
+   * it exists, each time the queue has been written out the next chunks of
+   * a download go in: chat lines wait behind at most one small batch.
+   */
+  #fileSession(): FileSession | undefined {
+    if (this.#files) return this.#files;
+    const sharing = this.#settings.files;
+    if (!sharing) {
+      this.#settings.room.tellError(this.member, { code: "files-off" });
+      return undefined;
+    }
+    const queue = this.#queue;
+    const files = sharing.session(this.member, {
+      pendingBytes: () => queue.pendingBytes,
+    });
+    this.#files = files;
+    queue.onIdle = () => {
+      if (files.downloading) this.#inRoom(() => files.pump());
+    };
+    return files;
+  }
+
   #handleText(text: string): void {
     // Only lines that start with "/" (after blanks) can be /proto or /ping.
     const start = text.charCodeAt(0) === SLASH ? text : text.trimStart();
-    if (start.charCodeAt(0) === SLASH) {
+    // In a code block (issue 12), `/proto` and `/ping` are lines of code.
+    if (
+      start.charCodeAt(0) === SLASH && !this.#settings.room.inBlock(this.member)
+    ) {
       const trimmed = start.trimEnd();
       const proto = PROTO_REQUEST.exec(trimmed);
       if (proto) return this.#switchProtocol(proto[1] ?? "");
@@ -301,6 +370,14 @@ export class Connection implements Peer {
       return;
     }
     this.#rendering = json;
+    // Issue 12: room for a `block` request, its text escaped in JSON
+    // (each tab, newline or quote takes two bytes), and for a `file-chunk`
+    // (2 KiB in base64) however small `--max-line-bytes` is.
+    this.#splitter.maxLineBytes = Math.max(
+      this.#splitter.maxLineBytes,
+      this.#settings.maxLineBytes +
+        Math.max(2 * room.blockLimits.maxBytes, FILE_CHUNK_LINE_BYTES) + 256,
+    );
     room.tell(this.member, {
       type: "proto",
       version,

@@ -105,7 +105,33 @@ export type ErrorNotice =
   | {
     code: "protocol-version";
     args: { asked: string; supported: number[] };
-  };
+  }
+  // --- issue 12: code blocks ---
+  /**
+   * A code block over the limits (`--block-lines`, `--block-bytes`): it
+   * was refused whole; `lines` and `bytes` are its size.
+   */
+  | {
+    code: "block-too-long";
+    args: { lines: number; bytes: number; maxLines: number; maxBytes: number };
+  }
+  // --- issue 12: files ---
+  /** The server runs with `--no-files`. */
+  | { code: "files-off" }
+  /** A file offered is over the limit (`--file-max-bytes`), in bytes. */
+  | { code: "file-too-big"; args: { size: number; max: number } }
+  /** One upload at a time per connection, and a few downloads queued. */
+  | { code: "file-busy" }
+  /** Only members who joined may share a file. */
+  | { code: "file-join-first" }
+  /** A `file-chunk` for no upload under way (or after it failed). */
+  | { code: "file-no-upload" }
+  /** The bytes received do not match the size or SHA-256 offered. */
+  | { code: "file-mismatch"; args: { name: string } }
+  /** No chunk arrived for `seconds`: the upload was cancelled. */
+  | { code: "file-stalled"; args: { name: string; seconds: number } }
+  /** No file with this number (never shared, or dropped to make room). */
+  | { code: "file-gone"; args: { id: number } };
 
 /** Every notice code. */
 export type NoticeCode = Notice["code"];
@@ -155,6 +181,48 @@ export type EventBody =
   | { type: "disconnected"; reason: LeaveReason }
   | { type: "pong" }
   | { type: "shutdown" }
+  // --- issue 12: code blocks ---
+  /**
+   * A code block: several lines said at once, kept whole (`text`: the
+   * lines joined by `\n`, no final one). `lang` names its language.
+   */
+  | { type: "block"; from: string; text: string; lang?: string }
+  // --- issue 12: files ---
+  /**
+   * A file shared with the room, or with `to` only (then only the sender
+   * and `to` are told). `web`: its download path on the page's port when
+   * `--web` is on; `url`: the same as a full link, when the server knows
+   * an address for it.
+   */
+  | {
+    type: "file";
+    id: number;
+    from: string;
+    name: string;
+    size: number;
+    sha256: string;
+    to?: string;
+    web?: string;
+    url?: string;
+  }
+  /** To the sender: send the chunks of this upload now. */
+  | { type: "file-ready"; upload: number }
+  /**
+   * One chunk of file `id` (`get`): `data` is base64, from `offset`. The
+   * first (offset 0, sent even for an empty file) also names the file and
+   * gives its size and SHA-256, so it can be saved as it arrives.
+   */
+  | {
+    type: "file-data";
+    id: number;
+    offset: number;
+    data: string;
+    name?: string;
+    size?: number;
+    sha256?: string;
+  }
+  /** After the last chunk of file `id`: its size and SHA-256. */
+  | { type: "file-end"; id: number; size: number; sha256: string }
   | {
     type: "proto";
     version: number;

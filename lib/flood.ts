@@ -66,8 +66,12 @@ export class FloodBucket {
     this.#tokens = this.#limits.burst;
   }
 
-  /** Spends one token for a line sent at `now` (ms); says what to do. */
-  take(now: number): FloodVerdict {
+  /**
+   * Spends one token for a line sent at `now` (ms), or `cost` tokens for
+   * something that counts as several lines (a code block); says what to
+   * do.
+   */
+  take(now: number, cost = 1): FloodVerdict {
     const { burst, perSecond, disconnectAfter } = this.#limits;
     if (perSecond <= 0) return "pass";
     this.#tokens = Math.min(
@@ -75,8 +79,8 @@ export class FloodBucket {
       this.#tokens + (now - this.#tokensAt) * perSecond / 1000,
     );
     this.#tokensAt = now;
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
+    if (this.#tokens >= cost) {
+      this.#tokens -= cost;
       return "pass";
     }
     if (now - this.#refusedAt > FLOOD_MEMORY_MS) this.#refusedCount = 0;

@@ -45,6 +45,10 @@ interface Entry {
  */
 export function isKeptInHistory(body: EventBody): boolean {
   return body.type === "message" || body.type === "action" ||
+    body.type === "block" || // issue 12: a block is one entry
+    // Issue 12: a file shared with the room, for latecomers (one shared
+    // with one member is never broadcast, so never kept).
+    (body.type === "file" && body.to === undefined) ||
     (body.type === "topic" && body.by !== undefined);
 }
 
@@ -141,10 +145,16 @@ export class History {
 /** The UTF-8 bytes of an event's texts, plus a fixed overhead. */
 function eventBytes(event: ServerEvent): number {
   let bytes = ENTRY_OVERHEAD_BYTES;
-  if (event.type === "message" || event.type === "action") {
+  if (
+    event.type === "message" || event.type === "action" ||
+    event.type === "block"
+  ) {
     bytes += utf8Length(event.from) + utf8Length(event.text);
   } else if (event.type === "topic") {
     bytes += utf8Length(event.by ?? "") + utf8Length(event.topic ?? "");
+  } else if (event.type === "file") { // issue 12
+    bytes += utf8Length(event.from) + utf8Length(event.name) + 64 +
+      utf8Length(event.url ?? event.web ?? "");
   }
   return bytes;
 }

@@ -18,17 +18,28 @@
  * Ctrl-D (on a line that is not empty), Ctrl-U, Ctrl-K, Ctrl-W and
  * Alt-Backspace delete; Up, Down, Ctrl-P and Ctrl-N browse the history;
  * Ctrl-L clears the screen; Ctrl-C interrupts; Ctrl-D on an empty line ends
- * the input. Other control keys and escape sequences (such as the markers
- * of a bracketed paste) are ignored; a Tab is typed as a space.
+ * the input. Other control keys and escape sequences are ignored; a Tab is
+ * typed as a space.
+ *
+ * Bracketed paste (issue 12; the terminal marks a paste with `ESC[200~`
+ * and `ESC[201~` once `ESC[?2004h` asked it to): a paste of several lines
+ * becomes one code block, given whole (`block`); a paste of one line is
+ * typed into the input, its line end dropped.
  *
  * @module
  */
 
 import { charWidth } from "./display_width.ts";
+import { blockFromPaste, fencedBlock } from "./code_block.ts";
 
 /** What the keys fed to the editor asked for, in order. */
 export type EditorAction =
   | { type: "line"; line: string }
+  /**
+   * Issue 12: a paste of several lines, as one code block in the form
+   * `fencedBlock` gives (the fences around its lines).
+   */
+  | { type: "block"; block: string }
   | { type: "interrupt" }
   | { type: "end" };
 
@@ -54,6 +65,10 @@ const MIN_COLUMNS = 4;
 // deno-lint-ignore no-control-regex -- finding control characters is the point
 const CONTROL = /[\x00-\x1f\x7f-\x9f]/g;
 const SPACE = /\s/;
+// Issue 12: the markers of a bracketed paste, and the most of one kept.
+const PASTE_START = "\x1b[200~";
+const PASTE_END = "\x1b[201~";
+const MAX_PASTE_CHARS = 4 * 1024 * 1024;
 
 /** What the terminal shows of the input, as last drawn. */
 interface Shown {
@@ -114,6 +129,8 @@ export class LineEditor {
   #top = 0;
   #shown: Shown | undefined;
   #drawnOnce = false;
+  /** Issue 12: the text of a bracketed paste not yet ended, if any. */
+  #paste: string | undefined;
 
   constructor(options: LineEditorOptions) {
     this.#prompt = options.prompt;
@@ -162,6 +179,15 @@ export class LineEditor {
     }
     let index = 0;
     while (index < text.length) {
+      if (this.#paste !== undefined) {
+        index = this.#pasted(text, index, actions);
+        continue;
+      }
+      if (text.startsWith(PASTE_START, index)) {
+        this.#paste = "";
+        index += PASTE_START.length;
+        continue;
+      }
       CONTROL.lastIndex = index;
       const found = CONTROL.exec(text);
       const next = found ? found.index : text.length;
@@ -245,6 +271,43 @@ export class LineEditor {
       }
     }
     return actions;
+  }
+
+  /**
+   * Issue 12: takes the text of a bracketed paste from `index` up to its
+   * end marker (which may come in a later read); returns where to go on.
+   * At the end, several lines are one block; one line is typed in.
+   */
+  #pasted(text: string, index: number, actions: EditorAction[]): number {
+    const end = text.indexOf(PASTE_END, index);
+    const upTo = end === -1 ? text.length : end;
+    if (this.#paste!.length < MAX_PASTE_CHARS) {
+      this.#paste += text.slice(index, upTo);
+    }
+    if (end === -1) {
+      // The end marker may be cut by the end of this read: keep its start.
+      const keep = partialMarker(this.#paste!, PASTE_END);
+      if (keep > 0) {
+        this.#cutSequence = this.#paste!.slice(-keep);
+        this.#cutAt = Infinity;
+        this.#paste = this.#paste!.slice(0, -keep);
+      }
+      return text.length;
+    }
+    const paste = this.#paste!;
+    this.#paste = undefined;
+    const block = blockFromPaste(paste);
+    if (block) {
+      actions.push({
+        type: "block",
+        block: fencedBlock(block.text, block.lang),
+      });
+    } else {
+      const line = paste.replace(/[\r\n]+$/, "").replaceAll("\t", " ")
+        .replace(CONTROL, "");
+      this.#insert(line);
+    }
+    return end + PASTE_END.length;
   }
 
   /** Queues a line (or several, separated by `\n`) to show above the input. */
@@ -629,6 +692,18 @@ export class LineEditor {
     };
     return out;
   }
+}
+
+/** How many characters at the end of `text` begin `marker` (not all of it). */
+function partialMarker(text: string, marker: string): number {
+  for (
+    let length = Math.min(marker.length - 1, text.length);
+    length > 0;
+    length--
+  ) {
+    if (text.endsWith(marker.slice(0, length))) return length;
+  }
+  return 0;
 }
 
 /** The columns `text` (plain characters) takes on the screen. */

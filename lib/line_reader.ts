@@ -32,6 +32,11 @@ export interface LineReaderOptions {
   onBytes(): void;
   /** A line, or a line over the limit. */
   onLine(line: FramedLine): void;
+  /**
+   * The splitter to use (its limit may then be changed while reading);
+   * default: a new one with `maxLineBytes`.
+   */
+  splitter?: LineSplitter;
 }
 
 /**
@@ -57,7 +62,7 @@ export async function readLines(
   conn: ChatSocket,
   options: LineReaderOptions,
 ): Promise<"ended" | "failed"> {
-  const splitter = new LineSplitter(options.maxLineBytes);
+  const splitter = options.splitter ?? new LineSplitter(options.maxLineBytes);
   let buffer = new Uint8Array(SMALL_READ_BUFFER_BYTES);
   let idleTimer: ReturnType<typeof setTimeout> | undefined;
   const telnet = new TelnetFilter();

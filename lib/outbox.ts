@@ -17,6 +17,7 @@
 
 import type { ServerEvent } from "./events.ts";
 import { nameKey, sanitizeText } from "./protocol.ts";
+import { blockLines, parseFencedBlock } from "./code_block.ts";
 
 /** Lines kept while disconnected (sent-but-unconfirmed ones included). */
 export const OUTBOX_LINES = 100;
@@ -30,7 +31,7 @@ export interface WaitingLine {
 
 /** What the server echoes back for a typed line, if anything. */
 interface Echo {
-  type: "message" | "action";
+  type: "message" | "action" | "block";
   text: string;
 }
 
@@ -48,6 +49,14 @@ interface Echo {
  * ```
  */
 export function expectedEcho(line: string): Echo | undefined {
+  // Issue 12: a code block, kept in its fences, comes back as `block`.
+  const block = line.includes("\n") ? parseFencedBlock(line) : undefined;
+  if (block) {
+    return {
+      type: "block",
+      text: comparable(blockLines(block.text).join("\n")),
+    };
+  }
   const text = sanitizeText(line);
   if (text.trim() === "" || text === "stop") return undefined;
   if (text.startsWith("//")) {
@@ -151,7 +160,10 @@ export class Outbox {
    * confirms it, and every line sent before it.
    */
   received(event: ServerEvent, ownName: string): void {
-    if (event.type !== "message" && event.type !== "action") return;
+    if (
+      event.type !== "message" && event.type !== "action" &&
+      event.type !== "block"
+    ) return;
     if (this.#unconfirmed.length === 0) return;
     if (nameKey(event.from) !== nameKey(ownName)) return;
     const text = comparable(event.text);

@@ -194,6 +194,11 @@ export class OutgoingQueue {
   #notReading = false;
   /** Settles when the writer ends: drained after close, aborted, or failed. */
   readonly done: Promise<WriterEnd>;
+  /**
+   * Issue 12: called each time everything queued has been written, before
+   * the writer waits; it may queue more (the next chunks of a download).
+   */
+  onIdle: (() => void) | undefined;
 
   constructor(
     conn: ChatSocket,
@@ -206,6 +211,11 @@ export class OutgoingQueue {
     this.#flow = flow;
     this.#address = address;
     this.done = this.#writeLoop();
+  }
+
+  /** Bytes queued or being written (issue 12: downloads wait for few). */
+  get pendingBytes(): number {
+    return this.#queuedBytes + this.#writingBytes;
   }
 
   /** True once no more bytes are taken. */
@@ -304,6 +314,10 @@ export class OutgoingQueue {
     while (!this.#stopped) {
       if (this.#runs.length === 0) {
         if (this.#closing) return "drained";
+        if (this.onIdle) {
+          this.onIdle();
+          if (this.#runs.length > 0) continue;
+        }
         await new Promise<void>((resolve) => this.#wakeWriter = resolve);
         this.#wakeWriter = undefined;
         continue;

@@ -61,11 +61,24 @@ export class LineSplitter {
   // The last line ended with "\r": a "\n" or NUL right after it belongs to
   // that line end.
   #afterCarriageReturn = false;
-  readonly #maxLineBytes: number;
+  #maxLineBytes: number;
 
   /** @param maxLineBytes longest line accepted, without its line ending */
   constructor(maxLineBytes: number = MAX_LINE_BYTES) {
     this.#maxLineBytes = maxLineBytes;
+  }
+
+  /**
+   * The longest line accepted, without its line ending. It may change
+   * between two chunks: a structured client's `block` request (issue 12)
+   * is longer than a typed line may be.
+   */
+  get maxLineBytes(): number {
+    return this.#maxLineBytes;
+  }
+
+  set maxLineBytes(bytes: number) {
+    this.#maxLineBytes = bytes;
   }
 
   /** Bytes of an unfinished line held back, waiting for its line end. */

@@ -7,6 +7,7 @@
 
 import type { ErrorNotice, ServerEvent } from "./events.ts";
 import { sanitizeText } from "./protocol.ts";
+import { BLOCK_LANG } from "./code_block.ts";
 import { errorSentence, noticeSentence } from "./render_text.ts";
 
 /**
@@ -89,6 +90,22 @@ export type ClientRequest =
    * is the one its last `welcome` carried (issue 9).
    */
   | { type: "resume"; name: string; token: string }
+  // --- issue 12: code blocks ---
+  /** A code block: lines joined by `\n`, said at once and kept whole. */
+  | { type: "block"; text: string; lang?: string }
+  // --- issue 12: files ---
+  /** Shares a file with the room, or with `to` only. */
+  | {
+    type: "file-offer";
+    name: string;
+    size: number;
+    sha256: string;
+    to?: string;
+  }
+  /** The next bytes (base64) of the upload `file-ready` named. */
+  | { type: "file-chunk"; upload: number; data: string }
+  /** Sends file `id` back as `file-data` events, then `file-end`. */
+  | { type: "get"; id: number }
   /** Not a valid request: the error to answer with; nothing else happens. */
   | { type: "invalid"; error: ErrorNotice };
 
@@ -98,7 +115,55 @@ const REQUEST_FIELDS: Record<string, readonly string[]> = {
   ping: ["type"],
   history: ["type", "after"],
   resume: ["type", "name", "token"],
+  block: ["type", "text", "lang"], // issue 12: code blocks
+  "file-offer": ["type", "name", "size", "sha256", "to"], // issue 12
+  "file-chunk": ["type", "upload", "data"],
+  get: ["type", "id"],
 };
+
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+
+/** Issue 12: the file requests, checked before the room sees them. */
+function parseFileRequest(
+  object: Record<string, unknown>,
+): ClientRequest | undefined {
+  const count = (value: unknown) =>
+    typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+  switch (object.type) {
+    case "file-offer": {
+      const { name, size, sha256, to } = object;
+      if (typeof name !== "string" || name.length > 1024) {
+        return badField("name");
+      }
+      if (!count(size)) return badField("size");
+      if (typeof sha256 !== "string" || !SHA256_HEX.test(sha256)) {
+        return badField("sha256");
+      }
+      if (to !== undefined && (typeof to !== "string" || to.length > 64)) {
+        return badField("to");
+      }
+      return {
+        type: "file-offer",
+        name,
+        size: size as number,
+        sha256,
+        ...(to === undefined ? {} : { to: to as string }),
+      };
+    }
+    case "file-chunk":
+      if (!count(object.upload)) return badField("upload");
+      if (typeof object.data !== "string") return badField("data");
+      return {
+        type: "file-chunk",
+        upload: object.upload as number,
+        data: object.data,
+      };
+    case "get":
+      if (!count(object.id)) return badField("id");
+      return { type: "get", id: object.id as number };
+  }
+  return undefined;
+}
 
 /**
  * Reads one line from a structured client that starts with `{`: a JSON
@@ -152,6 +217,8 @@ export function parseClientJson(line: string): ClientRequest {
     }
   }
   if (object.type === "ping") return { type: "ping" };
+  const fileRequest = parseFileRequest(object); // issue 12
+  if (fileRequest) return fileRequest;
   if (object.type === "history") {
     if (object.after === undefined) return { type: "history" };
     const after = object.after;
@@ -175,6 +242,13 @@ export function parseClientJson(line: string): ClientRequest {
       type: "invalid",
       error: { code: "bad-field", args: { field: "text" } },
     };
+  }
+  if (object.type === "block") { // issue 12: code blocks
+    if (object.lang === undefined) return { type: "block", text: object.text };
+    if (typeof object.lang !== "string" || !BLOCK_LANG.test(object.lang)) {
+      return badField("lang");
+    }
+    return { type: "block", text: object.text, lang: object.lang };
   }
   return { type: object.type as "line" | "say", text: object.text };
 }

@@ -12,6 +12,7 @@ import type { ErrorNotice, Notice, ServerEvent, WhoEntry } from "./events.ts";
 import { CATALOG_EN as CATALOG_KEYS } from "./catalog_en.ts";
 import { type Lang, type MessageKey, t } from "./i18n.ts";
 import { MAX_NAME_LENGTH } from "./protocol.ts";
+import { formatSize } from "./file_store.ts";
 
 /** Prefix of every line that comes from the server rather than a user. */
 export const NOTICE_PREFIX = "*** ";
@@ -37,7 +38,13 @@ export function renderText(event: ServerEvent, lang: Lang): string {
       return `${
         t(lang, "private.prefix")
       } ${event.from} -> ${event.to}: ${event.text}`;
+    case "block": // issue 12: code blocks
+      return blockText(event.from, event.text, event.lang, lang);
     case "proto":
+    // Issue 12: transfers are for structured clients only.
+    case "file-ready":
+    case "file-data":
+    case "file-end":
       return "";
     default:
       return NOTICE_PREFIX + noticeText(event, lang);
@@ -125,12 +132,79 @@ export function noticeText(event: ServerEvent, lang: Lang): string {
       return t(lang, "pong");
     case "shutdown":
       return t(lang, "shutdown");
+    case "file": // issue 12
+      return fileSentence(event, lang);
     case "message":
     case "action":
     case "private":
+    case "block": // issue 12
     case "proto":
+    case "file-ready":
+    case "file-data":
+    case "file-end":
       return renderText(event, lang);
   }
+}
+
+/**
+ * Issue 12: the notice of a shared file, with its size, SHA-256, the
+ * command that fetches it and, with `--web`, its link.
+ */
+function fileSentence(
+  file: Extract<ServerEvent, { type: "file" }>,
+  lang: Lang,
+): string {
+  const args = {
+    from: file.from,
+    name: file.name,
+    to: file.to ?? "",
+    size: formatSize(file.size, lang),
+    sha256: file.sha256,
+    id: file.id,
+  };
+  const link = file.url ?? file.web;
+  return t(
+    lang,
+    file.to === undefined ? "file.shared" : "file.shared.to",
+    args,
+  ) +
+    (link ? t(lang, "file.link", { url: link }) : "");
+}
+
+/**
+ * A code block (issue 12) as plain lines: a first line with the sender,
+ * the fence and its language and how many lines follow, then each line
+ * after `NAME | `, then `NAME ```` alone. No other line the server sends
+ * starts with a name and ` | ` or ` ``` ` (chat lines have `NAME: `,
+ * notices `*** `), and every line of the block carries the sender's name,
+ * so no line of a block can pass for a notice or for someone else's line.
+ *
+ * @example
+ * ```ts
+ * import { blockText } from "./render_text.ts";
+ * blockText("alice", "def f():\n    return 1", "py", "en");
+ * // "alice ```py (2 lines)\nalice | def f():\nalice |     return 1\nalice ```"
+ * ```
+ */
+export function blockText(
+  from: string,
+  text: string,
+  blockLang: string | undefined,
+  lang: Lang,
+): string {
+  const lines = text.split("\n");
+  const prefix = from + " | ";
+  let out = t(
+    lang,
+    lines.length === 1 ? "block.start.one" : "block.start.other",
+    {
+      name: from,
+      lang: blockLang ?? "",
+      count: lines.length,
+    },
+  );
+  for (const line of lines) out += "\n" + prefix + line;
+  return out + "\n" + from + " ```";
 }
 
 /**
@@ -183,6 +257,11 @@ export function errorSentence(error: ErrorNotice, lang: Lang): string {
         error.args.max === 1 ? "error.full.one" : "error.full.other",
         error.args,
       );
+    case "file-too-big": // issue 12
+      return t(lang, "error.file-too-big", {
+        size: formatSize(error.args.size, lang),
+        max: formatSize(error.args.max, lang),
+      });
     case "protocol-version":
       return t(lang, "error.protocol-version", {
         asked: error.args.asked,

@@ -11,6 +11,17 @@
  * @module
  */
 
+import {
+  BlockDraft,
+  type BlockLimits,
+  blockLines,
+  blockSize,
+  DEFAULT_BLOCK_LIMITS,
+  fitsLimits,
+  floodCost,
+  isClosingFence,
+  openingFence,
+} from "./code_block.ts";
 import { COMMANDS, parseCommand } from "./commands.ts";
 import { handleAtDoor } from "./door.ts";
 import type {
@@ -101,6 +112,8 @@ export interface MemberState extends Member {
    * the name back after a drop (issue 9). "" before joining.
    */
   token: string;
+  /** Issue 12: the code block it is typing between fences, if any. */
+  codeBlock: BlockDraft | undefined;
 }
 
 /**
@@ -173,6 +186,8 @@ export interface RoomOptions {
    * transcript, `--log`). Must not throw or wait.
    */
   onBroadcast?: (event: ServerEvent) => void;
+  /** Issue 12: most lines and bytes in a code block (200, 16 KiB). */
+  blocks?: BlockLimits;
 }
 
 /**
@@ -231,6 +246,7 @@ export class Room {
   readonly #floodLimits: FloodLimits;
   readonly #now: () => number;
   readonly #roomRate: RoomRate;
+  readonly #blockLimits: BlockLimits;
   /** Wait before a wrong password is refused, in ms. */
   readonly wrongPasswordDelayMs: number;
   /** Wrong passwords counted per address and for the room (`door.ts`). */
@@ -254,6 +270,12 @@ export class Room {
     );
     this.#reserveMs = options.reserveMs ?? DEFAULT_RESERVE_MS;
     this.#onBroadcast = options.onBroadcast;
+    this.#blockLimits = options.blocks ?? DEFAULT_BLOCK_LIMITS;
+  }
+
+  /** Issue 12: the limits of a code block. */
+  get blockLimits(): BlockLimits {
+    return this.#blockLimits;
   }
 
   /** How many earlier lines the room keeps for newcomers; 0: none. */
@@ -407,10 +429,20 @@ export class Room {
     const state = member as MemberState;
     if (!state.present && !state.waiting) return;
     const text = sanitizeText(rawText);
+    // Issue 12: between fences every line, blank or `/...`, is the block's.
+    if (state.codeBlock !== undefined) return this.#blockLine(state, text);
     const trimmed = text.trim();
     if (trimmed === "") return;
     // Heartbeat: answered, never counted, never joins.
     if (trimmed.toLowerCase() === "/ping") return this.ping(state);
+    if (trimmed.startsWith("```") && !this.passwordNeeded(state)) {
+      const lang = openingFence(trimmed);
+      if (lang !== undefined) {
+        state.lastLineAt = this.#now();
+        state.codeBlock = new BlockDraft(lang, this.#blockLimits);
+        return;
+      }
+    }
     // One clock reading per line, for silence, flood control and the
     // room's ceiling alike.
     const now = this.#now();
@@ -461,6 +493,85 @@ export class Room {
       if (!handleAtDoor(this, state, "/join", "/join")) return;
     }
     this.#say(state, text);
+  }
+
+  /**
+   * Issue 12: a code block (the structured request `block`, a paste at the
+   * host's console): said to everyone at once as one event, its lines
+   * sanitised one by one and blank lines at its end dropped. Over the
+   * limits it is refused whole (`block-too-long`, counted as one line for
+   * flood control); within them it costs {@linkcode floodCost} lines.
+   * Joins as a guest first if need be, like `say`.
+   */
+  block(member: Member, rawText: string, lang?: string): void {
+    const state = member as MemberState;
+    if (!state.present && !state.waiting) return;
+    this.#sendBlock(state, blockLines(rawText), lang || undefined);
+  }
+
+  /** Issue 12: true while `member` is typing a code block between fences. */
+  inBlock(member: Member): boolean {
+    return (member as MemberState).codeBlock !== undefined;
+  }
+
+  /**
+   * Issue 12: a line from `member` was too long for the connection. In a
+   * code block it spoils the block (refused whole at its end: never sent
+   * with a line missing) and true is returned; else false.
+   */
+  lineLostInBlock(member: Member, limitBytes: number): boolean {
+    const draft = (member as MemberState).codeBlock;
+    draft?.spoil(limitBytes);
+    return draft !== undefined;
+  }
+
+  /** A line between fences: kept, or the closing fence that sends all. */
+  #blockLine(state: MemberState, text: string): void {
+    const draft = state.codeBlock!;
+    state.lastLineAt = this.#now();
+    if (!isClosingFence(text)) return draft.add(text);
+    state.codeBlock = undefined;
+    if (!draft.withinLimits) return this.#refuseBlock(state, draft.size);
+    this.#sendBlock(state, blockLines(draft.text), draft.lang || undefined);
+  }
+
+  #sendBlock(state: MemberState, lines: string[], lang?: string): void {
+    if (lines.length === 0) return;
+    const size = blockSize(lines);
+    if (!fitsLimits(size, this.#blockLimits)) {
+      return this.#refuseBlock(state, size);
+    }
+    const now = this.#now();
+    state.lastLineAt = now;
+    const cost = floodCost(size.bytes, this.#floodLimits.burst);
+    if (!this.#withinFloodLimit(state, now, cost)) return;
+    if (state.waiting) {
+      if (!handleAtDoor(this, state, "/join", "/join")) return;
+    }
+    if (state.muted) return this.#tellMuted(state);
+    const text = lines.join("\n");
+    this.broadcast(
+      lang === undefined
+        ? { type: "block", from: state.name, text }
+        : { type: "block", from: state.name, text, lang },
+    );
+  }
+
+  /** A block over the limits: one line says so; nothing of it is said. */
+  #refuseBlock(
+    state: MemberState,
+    size: { lines: number; bytes: number },
+  ): void {
+    if (!this.#withinFloodLimit(state, this.#now())) return;
+    this.tellError(state, {
+      code: "block-too-long",
+      args: {
+        lines: size.lines,
+        bytes: size.bytes,
+        maxLines: this.#blockLimits.maxLines,
+        maxBytes: this.#blockLimits.maxBytes,
+      },
+    });
   }
 
   /** Answers a heartbeat, in any state. */
@@ -840,13 +951,25 @@ export class Room {
       roomShare: newRoomShare(this.#now()),
       roomRefusedAt: -Infinity,
       token: "",
+      codeBlock: undefined,
     };
   }
 
-  /** Flood control: true when the line may go ahead. */
-  #withinFloodLimit(state: MemberState, now: number): boolean {
+  /**
+   * Issue 12: flood control for a request that is not a line (a file
+   * offer, a `get`): counted as one line; true when it may go ahead.
+   */
+  withinFloodLimit(member: Member): boolean {
+    return this.#withinFloodLimit(member as MemberState, this.#now());
+  }
+
+  /**
+   * Flood control: true when the line may go ahead. `cost`: lines it
+   * counts for (a code block counts for more than one, issue 12).
+   */
+  #withinFloodLimit(state: MemberState, now: number, cost = 1): boolean {
     if (state.isHost) return true;
-    switch (state.flood.take(now)) {
+    switch (state.flood.take(now, cost)) {
       case "pass":
         // The line that joins is not held to the room's ceiling: a class
         // arriving at once must all get in.

@@ -22,6 +22,13 @@ import { DEFAULT_PASSWORD_LIMITS } from "./password_guard.ts";
 import { type FloodLimits, Room } from "./room.ts";
 import { serverContext, TlsServerConn } from "./tls_server.ts"; // issue 14 item 1
 import { Transcript } from "./transcript.ts";
+import { DEFAULT_BLOCK_BYTES, DEFAULT_BLOCK_LINES } from "./code_block.ts"; // issue 12
+import {
+  DEFAULT_FILE_MAX_BYTES,
+  DEFAULT_FILES_MAX_BYTES,
+  type FileLimits,
+} from "./file_store.ts"; // issue 12
+import { FileSharing } from "./file_transfer.ts"; // issue 12
 
 export { IDLE_FLUSH_MS } from "./line_reader.ts";
 export { BACKLOG_BYTES } from "./outgoing_queue.ts";
@@ -126,6 +133,15 @@ export interface ServerOptions {
    * (default: `chat: LINE` on stderr).
    */
   logBug?: (line: string) => void;
+  /** Issue 12: most lines in a code block (`--block-lines`, default 200). */
+  blockLines?: number;
+  /** Issue 12: most bytes in a code block (`--block-bytes`, default 16 KiB). */
+  blockBytes?: number;
+  /**
+   * Issue 12: limits of shared files (default 2 MiB each, 64 MiB in all);
+   * `"off"` turns sharing off (`--no-files`).
+   */
+  files?: FileLimits | "off";
 }
 
 /** A problem the person starting the server can act on. */
@@ -146,6 +162,8 @@ export class ServerError extends Error {
  */
 export class ChatServer {
   readonly room: Room;
+  /** Issue 12: the room's shared files, kept in memory until the stop. */
+  readonly files: FileSharing;
   readonly #listener: Deno.Listener<Deno.Conn, Deno.NetAddr>;
   readonly #options: ServerOptions;
   readonly #connections = new Set<Connection>();
@@ -185,6 +203,10 @@ export class ChatServer {
       reserveMs: options.reserveMs,
       onBroadcast: transcript && ((event) => transcript.write(event)),
       onStop: () => void this.shutdown(),
+      blocks: { // issue 12
+        maxLines: options.blockLines ?? DEFAULT_BLOCK_LINES,
+        maxBytes: options.blockBytes ?? DEFAULT_BLOCK_BYTES,
+      },
       password: options.password,
       flood: options.flood,
       roomRate: options.roomRate,
@@ -195,7 +217,15 @@ export class ChatServer {
           DEFAULT_PASSWORD_LIMITS.triesPerAddress,
       },
     });
+    this.files = new FileSharing(
+      this.room,
+      options.files === "off" ? undefined : options.files ?? {
+        maxFileBytes: DEFAULT_FILE_MAX_BYTES,
+        maxTotalBytes: DEFAULT_FILES_MAX_BYTES,
+      },
+    );
     this.#connectionSettings = {
+      files: this.files,
       room: this.room,
       renderings: this.#renderings,
       textRendering: this.#renderings.text(this.#lang),
@@ -290,6 +320,7 @@ export class ChatServer {
     if (this.#stopping) return this.#stopped;
     this.#stopping = true;
     clearInterval(this.#sweepTimer);
+    this.files.clear(); // issue 12: forgotten at the stop
     try {
       this.#listener.close();
     } catch { /* already closed */ }

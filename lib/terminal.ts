@@ -69,8 +69,18 @@ export function nameColor(name: string): string {
  */
 export function formatEvent(
   event: ServerEvent,
-  options: { lang: Lang; ownName: string; color: boolean; mention?: boolean },
+  options: {
+    lang: Lang;
+    ownName: string;
+    color: boolean;
+    mention?: boolean;
+    /** Issue 12: a code block framed, with line numbers (at a terminal). */
+    framed?: boolean;
+  },
 ): string {
+  if (event.type === "block" && options.framed) {
+    return framedBlock(event, options);
+  }
   // Everything from the server is cleaned before it reaches the screen:
   // the rendered line (each line of /help), and the parts coloured below.
   const rendered = eventText(event, options.lang);
@@ -103,11 +113,71 @@ export function formatEvent(
   }
 }
 
+/**
+ * Issue 12: a code block as a terminal shows it: a frame on the left, the
+ * sender and language on top, each line numbered, tabs as spaces (every 4
+ * columns) so the indentation stays lined up after the numbers.
+ *
+ * @example
+ * ```ts
+ * import { framedBlock } from "./terminal.ts";
+ * framedBlock(
+ *   { type: "block", from: "bob", text: "if x:\n\ty()", lang: "py", seq: 1, time: 0 },
+ *   { lang: "en", ownName: "alice", color: false },
+ * );
+ * // "╭── bob ```py (2 lines)\n│ 1  if x:\n│ 2      y()\n╰──"
+ * ```
+ */
+export function framedBlock(
+  event: Extract<ServerEvent, { type: "block" }>,
+  options: { lang: Lang; ownName: string; color: boolean },
+): string {
+  const from = sanitizeText(event.from);
+  const lines = event.text.split("\n").map((line) =>
+    expandTabs(sanitizeText(line))
+  );
+  const blockLang = event.lang ? sanitizeText(event.lang) : "";
+  const color = options.color;
+  const dim = (text: string) => color ? DIM + text + RESET : text;
+  const history = color && event.history;
+  const styledName = color && !history
+    ? (nameKey(from) === nameKey(options.ownName) ? BOLD : "") +
+      nameColor(from) + from + RESET
+    : from;
+  const header = t(
+    options.lang,
+    lines.length === 1 ? "block.start.one" : "block.start.other",
+    { name: "\u0000", lang: blockLang, count: lines.length },
+  );
+  const [before, after] = header.split("\u0000");
+  const width = String(lines.length).length;
+  const out = [dim("╭── " + before) + styledName + dim(after)];
+  lines.forEach((line, index) => {
+    out.push(dim("│ " + String(index + 1).padStart(width) + " ") + " " + line);
+  });
+  out.push(dim("╰──"));
+  const text = out.join("\n");
+  return history ? DIM + text.replaceAll(RESET, RESET + DIM) + RESET : text;
+}
+
+/** Tabs as spaces up to the next multiple of 4 columns. */
+function expandTabs(line: string): string {
+  if (!line.includes("\t")) return line;
+  let out = "";
+  for (const char of line) {
+    out += char === "\t" ? " ".repeat(4 - (out.length % 4)) : char;
+  }
+  return out;
+}
+
 /** What the program does with the person's input. */
 export interface ConsoleHandlers {
   /**
    * A line the person typed. From a pipe, the next line waits until the
-   * promise settles; at a terminal, typing goes on meanwhile.
+   * promise settles; at a terminal, typing goes on meanwhile. Issue 12: a
+   * paste of several lines at a terminal comes as one string of several
+   * lines, a code block between its fences (`fencedBlock` in
+   * `code_block.ts`); no typed line holds a `\n`.
    */
   onLine(line: string): void | Promise<void>;
   /** Input ended: Ctrl-D at a terminal, or the end of piped input. */
@@ -606,12 +676,22 @@ function openTerminalConsole(
   try {
     Deno.addSignalListener("SIGWINCH", onResize);
   } catch { /* no such signal here (Windows) */ }
+  // Issue 12: bracketed paste, so that a paste of several lines arrives
+  // marked and becomes one code block; turned off when reading stops.
+  let bracketedPaste = false;
+  const setBracketedPaste = (on: boolean) => {
+    if (bracketedPaste === on) return;
+    bracketedPaste = on;
+    output.raw(on ? "\x1b[?2004h" : "\x1b[?2004l");
+  };
   const stopReading = () => {
     reading = false;
+    setBracketedPaste(false);
     setRaw(false);
   };
 
   setRaw(true);
+  setBracketedPaste(true);
   update();
   (async () => {
     const decoder = new TextDecoder();
@@ -634,6 +714,10 @@ function openTerminalConsole(
       for (const action of actions) {
         if (action.type === "line") {
           void handlers.onLine(action.line);
+          continue;
+        }
+        if (action.type === "block") {
+          void handlers.onLine(action.block);
           continue;
         }
         // The input line leaves the screen before anything else is said.
@@ -667,6 +751,7 @@ function openTerminalConsole(
           ownName: handlers.ownName(),
           color,
           mention: how.mention,
+          framed: true,
         }),
       );
       if (how.mention && how.bell) output.raw(BELL);

@@ -63,6 +63,8 @@ export function isTranscribed(event: ServerEvent): boolean {
   switch (event.type) {
     case "message":
     case "action":
+    case "block": // issue 12: each of its lines with the block's time
+    case "file": // issue 12: only files shared with the room are broadcast
     case "joined":
     case "left":
     case "renamed":

@@ -55,8 +55,9 @@ export const PAGE_HTML = `<!doctype html>
   </form>
   <form id="compose" hidden>
     <label for="line" class="sr-only" data-text="page.message-label"></label>
-    <input id="line" autocomplete="off" spellcheck="true" enterkeyhint="send">
+    <textarea id="line" rows="1" autocomplete="off" spellcheck="true" enterkeyhint="send"></textarea>
     <button type="submit" data-text="page.send"></button>
+    <label id="file-pick" class="file-pick"><span data-text="page.file-pick"></span><input id="file" type="file" class="sr-only"></label>
   </form>
 </footer>
 </body>
@@ -143,11 +144,31 @@ form p { margin: 0 0 .4rem; }
 .fields label { display: flex; flex-direction: column; gap: .2rem; flex: 1; min-width: 10rem; }
 #compose { display: flex; gap: .5rem; }
 #compose[hidden], #join[hidden] { display: none; }
+.file-pick {
+  padding: .5rem .7rem; border-radius: .4rem; border: 1px solid var(--accent); color: var(--accent);
+  cursor: pointer; white-space: nowrap;
+}
+.file-pick:focus-within { outline: 3px solid var(--accent); outline-offset: 2px; }
+.entry a { color: var(--accent); }
 input {
   font: inherit; padding: .5rem; border: 1px solid var(--line); border-radius: .4rem;
   background: var(--bg); color: var(--fg); min-width: 0;
 }
 #line { flex: 1; }
+/* Issue 12: the input is a textarea (Shift+Enter: a new line; several
+   lines go as one code block), and code blocks are shown numbered. */
+textarea#line {
+  font: inherit; padding: .5rem; border: 1px solid var(--line); border-radius: .4rem;
+  background: var(--bg); color: var(--fg); min-width: 0; resize: none; max-height: 12rem;
+}
+textarea:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+.entry.block .lang { color: var(--dim); }
+pre.code {
+  margin: .2rem 0 .2rem 1rem; padding: .4rem .6rem; background: var(--panel); border: 1px solid var(--line);
+  border-radius: .4rem; overflow-x: auto; white-space: pre; font: .9em/1.35 ui-monospace, "DejaVu Sans Mono", monospace;
+  tab-size: 4;
+}
+pre.code .ln { color: var(--dim); user-select: none; display: inline-block; min-width: 3ch; text-align: right; margin-right: 1em; }
 button {
   font: inherit; padding: .5rem .9rem; border-radius: .4rem; border: 1px solid var(--accent);
   background: var(--accent); color: var(--bg); cursor: pointer;
@@ -334,10 +355,117 @@ const PAGE_SCRIPT = String.raw`"use strict";
     lineInput.focus();
   }
 
+  // --- issue 12: files ---
+  function sizeText(bytes) {
+    var fr = lang === "fr", units = fr ? ["Kio", "Mio", "Gio"] : ["KiB", "MiB", "GiB"];
+    if (bytes < 1024) return bytes + (fr ? " o" : " B");
+    var value = bytes / 1024, unit = 0;
+    while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++; }
+    var shown = (value >= 100 ? value.toFixed(0) : value.toFixed(1)).replace(/\.0$/, "");
+    return (fr ? shown.replace(".", ",") : shown) + " " + units[unit];
+  }
+  function showFile(event) {
+    var args = { from: event.from, name: event.name, to: event.to || "", size: sizeText(event.size) };
+    var parts = [textSpan(say(event.to === undefined ? "page.file" : "page.file.to", args) + " ")];
+    if (typeof event.web === "string" && event.web.indexOf("/files/") === 0) {
+      var link = document.createElement("a");
+      link.href = event.web;
+      link.setAttribute("download", event.name);
+      link.textContent = say("page.file-download");
+      parts.push(link);
+    }
+    parts.push(textSpan(" sha256 " + event.sha256, "hint"));
+    append(entry("notice file", event.time, parts));
+  }
+  // SHA-256 in plain script: crypto.subtle exists only on HTTPS pages.
+  function sha256Hex(bytes) {
+    if (window.isSecureContext && crypto.subtle) {
+      return crypto.subtle.digest("SHA-256", bytes).then(function (digest) {
+        return Array.prototype.map.call(new Uint8Array(digest), function (b) { return (b + 256).toString(16).slice(1); }).join("");
+      });
+    }
+    var k = [], h = [], n = 2, i, j;
+    function frac(x) { return (x - Math.floor(x)) * 4294967296 | 0; }
+    for (i = 0; k.length < 64; n++) {
+      for (j = 2; j * j <= n && n % j; j++);
+      if (j * j > n) { if (h.length < 8) h.push(frac(Math.pow(n, 1 / 2))); k.push(frac(Math.pow(n, 1 / 3))); }
+    }
+    var length = bytes.length, total = ((length + 9 + 63) >> 6) << 6;
+    var padded = new Uint8Array(total);
+    padded.set(bytes);
+    padded[length] = 0x80;
+    var view = new DataView(padded.buffer);
+    view.setUint32(total - 8, Math.floor(length / 536870912));
+    view.setUint32(total - 4, (length * 8) >>> 0);
+    var w = new Int32Array(64);
+    for (var block = 0; block < total; block += 64) {
+      for (i = 0; i < 16; i++) w[i] = view.getInt32(block + i * 4);
+      for (i = 16; i < 64; i++) {
+        var a0 = w[i - 15], a1 = w[i - 2];
+        w[i] = (((a0 >>> 7) | (a0 << 25)) ^ ((a0 >>> 18) | (a0 << 14)) ^ (a0 >>> 3)) + w[i - 7] +
+          (((a1 >>> 17) | (a1 << 15)) ^ ((a1 >>> 19) | (a1 << 13)) ^ (a1 >>> 10)) + w[i - 16] | 0;
+      }
+      var s = h.slice();
+      for (i = 0; i < 64; i++) {
+        var e = s[4], a = s[0];
+        var t1 = s[7] + (((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))) +
+          ((e & s[5]) ^ (~e & s[6])) + k[i] + w[i] | 0;
+        var t2 = (((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))) +
+          ((a & s[1]) ^ (a & s[2]) ^ (s[1] & s[2])) | 0;
+        s = [t1 + t2 | 0, a, s[1], s[2], s[3] + t1 | 0, e, s[5], s[6]];
+      }
+      for (i = 0; i < 8; i++) h[i] = h[i] + s[i] | 0;
+    }
+    return Promise.resolve(h.map(function (x) { return (x >>> 0).toString(16).padStart(8, "0"); }).join(""));
+  }
+  function base64(bytes) {
+    var text = "";
+    for (var i = 0; i < bytes.length; i += 4096) text += String.fromCharCode.apply(null, bytes.subarray(i, i + 4096));
+    return btoa(text);
+  }
+  // The file being sent: offered, then its chunks once the server is ready,
+  // a few at a time so that lines typed meanwhile go out between them.
+  var upload = null;
+  function offerFile(file) {
+    if (upload || !file) return;
+    file.arrayBuffer().then(function (buffer) {
+      var bytes = new Uint8Array(buffer);
+      return sha256Hex(bytes).then(function (hash) {
+        upload = { name: file.name, bytes: bytes, offset: 0, id: 0, line: null };
+        send({ type: "file-offer", name: file.name, size: bytes.length, sha256: hash });
+      });
+    }).catch(function () { upload = null; });
+  }
+  function uploadProgress() {
+    var percent = upload.bytes.length ? Math.floor(upload.offset * 100 / upload.bytes.length) : 100;
+    var text = say("page.file-sending", { name: upload.name, percent: percent });
+    if (!upload.line) { upload.line = entry("notice", 0, [textSpan(text)]); append(upload.line); }
+    else upload.line.lastChild.textContent = text;
+  }
+  function sendChunks() {
+    if (!upload || !socket || socket.readyState !== WebSocket.OPEN) { upload = null; return; }
+    while (upload.offset < upload.bytes.length && socket.bufferedAmount < 32768) {
+      var end = Math.min(upload.bytes.length, upload.offset + 2048);
+      send({ type: "file-chunk", upload: upload.id, data: base64(upload.bytes.subarray(upload.offset, end)) });
+      upload.offset = end;
+    }
+    if (upload.bytes.length >= 262144) uploadProgress();
+    if (upload.offset < upload.bytes.length) setTimeout(sendChunks, 20);
+  }
+  function fileEvent(event) {
+    if (event.type === "file-ready" && upload) { upload.id = event.upload; sendChunks(); }
+    if (event.type === "file") {
+      if (upload && event.from === me && upload.offset >= upload.bytes.length) upload = null;
+      show(event);
+    }
+  }
+
   function errorText(event) {
     var args = event.args || {};
     var text;
-    if (event.code === "name-invalid") {
+    if (event.code === "file-too-big") {
+      text = tr("error.file-too-big", { size: sizeText(args.size), max: sizeText(args.max) });
+    } else if (event.code === "name-invalid") {
       text = tr("error.name-invalid", { name: args.name, problem: say("name." + args.problem, { max: 24 }) });
     } else if (event.code === "full") {
       text = tr(args.max === 1 ? "error.full.one" : "error.full.other", args);
@@ -386,6 +514,26 @@ const PAGE_SCRIPT = String.raw`"use strict";
         append(entry("private" + historyClass, event.time,
           [say("private.prefix") + " ", nameSpan(event.from), " -> ", nameSpan(event.to), ": ", textSpan(event.text)]));
         return;
+      case "block": // issue 12: numbered lines, every one as text
+        var lines = event.text.split("\n");
+        var count = say(lines.length === 1 ? "page.block.one" : "page.block.other", { count: lines.length });
+        var block = entry("block" + historyClass + (event.from === me ? " mine" : ""), event.time,
+          [nameSpan(event.from), textSpan(" \u0060\u0060\u0060" + (event.lang || "") + " (" + count + ")", "lang")]);
+        var pre = document.createElement("pre");
+        pre.className = "code";
+        if (event.lang) pre.setAttribute("data-lang", event.lang);
+        lines.forEach(function (text, index) {
+          var number = document.createElement("span");
+          number.className = "ln";
+          number.textContent = String(index + 1);
+          pre.appendChild(number);
+          pre.appendChild(document.createTextNode(text + (index + 1 < lines.length ? "\n" : "")));
+        });
+        block.appendChild(pre);
+        append(block);
+        return;
+      case "file": // issue 12: a file shared before, in the history
+        return showFile(event);
       case "topic":
         if (!event.history) setTopic(event.topic);
         notice(event.by !== undefined && event.topic !== undefined
@@ -404,6 +552,7 @@ const PAGE_SCRIPT = String.raw`"use strict";
     }
     switch (event.type) {
       case "message": case "action": case "private": case "topic":
+      case "block": // issue 12
         return show(event);
       case "joined":
         if (online.indexOf(event.name) < 0) online.push(event.name);
@@ -467,6 +616,8 @@ const PAGE_SCRIPT = String.raw`"use strict";
       case "pong":
         if (pendingPings > 0) { pendingPings--; return; }
         return notice(say("pong"), event.time);
+      case "file": case "file-ready": // issue 12
+        return fileEvent(event);
     }
   }
 
@@ -498,6 +649,8 @@ const PAGE_SCRIPT = String.raw`"use strict";
   }
 
   function handleError(event) {
+    // Issue 12: a refused or failed upload ends; another may start.
+    if (upload && /^(?:file|files-off$|muted$)/.test(event.code)) upload = null;
     switch (event.code) {
       case "unknown-type":
         // An older server without history (or resume): nothing to show.
@@ -609,6 +762,7 @@ const PAGE_SCRIPT = String.raw`"use strict";
   }
 
   function dropped() {
+    upload = null; // issue 12
     socket = null;
     me = null;
     compose.hidden = true;
@@ -651,14 +805,40 @@ const PAGE_SCRIPT = String.raw`"use strict";
     event.preventDefault();
     var text = lineInput.value;
     if (!text.trim()) return;
-    sendLine(text);
+    // Issue 12: several lines are one code block (fences, if pasted
+    // from Markdown, give its language).
+    var blockLines = text.replace(/\r\n?/g, "\n").replace(/\n+$/, "").split("\n");
+    if (blockLines.length > 1) {
+      var lang;
+      var opening = /^\s*\u0060\u0060\u0060([A-Za-z0-9+#._-]{1,20})?\s*$/.exec(blockLines[0]);
+      if (opening && blockLines.length > 2 && /^\s*\u0060\u0060\u0060\s*$/.test(blockLines[blockLines.length - 1])) {
+        lang = opening[1];
+        blockLines = blockLines.slice(1, -1);
+      }
+      send(lang ? { type: "block", text: blockLines.join("\n"), lang: lang } : { type: "block", text: blockLines.join("\n") });
+    } else {
+      sendLine(blockLines[0]);
+    }
+    lineInput.rows = 1;
     sent.push(text);
     if (sent.length > 50) sent.shift();
     sentIndex = sent.length;
     lineInput.value = "";
   });
+  // Issue 12: Enter sends, Shift+Enter starts a new line; the input grows
+  // with its lines (a paste of several lines shows whole).
+  lineInput.title = say("page.compose-hint");
+  function fitInput() { lineInput.rows = Math.min(8, Math.max(1, lineInput.value.split("\n").length)); }
+  lineInput.addEventListener("input", fitInput);
+  lineInput.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      compose.requestSubmit();
+    }
+  });
   // Up and Down bring back the lines sent before, as in the terminal.
   lineInput.addEventListener("keydown", function (event) {
+    if (lineInput.value.indexOf("\n") >= 0) return; // moving in a block
     if (event.key === "ArrowUp" && sentIndex > 0) {
       sentIndex--;
     } else if (event.key === "ArrowDown" && sentIndex < sent.length) {
@@ -668,6 +848,10 @@ const PAGE_SCRIPT = String.raw`"use strict";
     }
     event.preventDefault();
     lineInput.value = sent[sentIndex] || "";
+  });
+  $("file").addEventListener("change", function (event) { // issue 12
+    offerFile(event.target.files && event.target.files[0]);
+    event.target.value = "";
   });
   reconnectButton.addEventListener("click", function () {
     reconnect = true;

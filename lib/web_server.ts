@@ -28,6 +28,7 @@ import { serverContext, TlsServerConn } from "./tls_server.ts";
 import { DEFAULT_WEB_PORT } from "./web_cli.ts";
 import { PAGE_ASSETS } from "./web_page.ts";
 import { WebSocketConn } from "./websocket_conn.ts";
+import type { StoredFile } from "./file_store.ts"; // issue 12
 
 /** The page may load only its own script and style, and talk to `/ws`. */
 export const CONTENT_SECURITY_POLICY = [
@@ -85,6 +86,11 @@ export interface WebServerOptions {
   tls?: { cert: string; key: string };
   /** Takes a WebSocket peer into the room (`ChatServer.admit`). */
   admit(conn: ChatSocket, address: string): void;
+  /**
+   * Issue 12: the shared file a link `/files/N/KEY/NAME` names, if still
+   * kept.
+   */
+  file?: (id: number, key: string) => StoredFile | undefined;
 }
 
 /** A running web server. */
@@ -176,12 +182,14 @@ export function startWebServer(options: WebServerOptions): WebServer {
       }
       pending.add(conn);
       pendingByAddress.set(address, fromAddress + 1);
-      void serveOne(conn, address, scheme, options.admit).finally(() => {
-        pending.delete(conn);
-        const left = (pendingByAddress.get(address) ?? 1) - 1;
-        if (left > 0) pendingByAddress.set(address, left);
-        else pendingByAddress.delete(address);
-      });
+      void serveOne(conn, address, scheme, options.admit, options.file).finally(
+        () => {
+          pending.delete(conn);
+          const left = (pendingByAddress.get(address) ?? 1) - 1;
+          if (left > 0) pendingByAddress.set(address, left);
+          else pendingByAddress.delete(address);
+        },
+      );
     }
   })();
   return {
@@ -205,6 +213,7 @@ async function serveOne(
   address: string,
   scheme: "http" | "https",
   admit: (conn: ChatSocket, address: string) => void,
+  file?: (id: number, key: string) => StoredFile | undefined,
 ): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<undefined>((resolve) =>
@@ -215,7 +224,7 @@ async function serveOne(
     if (!head) return closeQuietly(conn);
     const request = parseRequest(head.text);
     const answer = request
-      ? await answerRequest(request, scheme)
+      ? await answerRequest(request, scheme, file)
       : response(400, "Bad request");
     if (answer.kind === "upgrade") {
       const written = await Promise.race([
@@ -303,8 +312,10 @@ export function parseRequest(head: string): WebRequest | undefined {
 export async function answerRequest(
   request: WebRequest,
   scheme: "http" | "https",
+  file?: (id: number, key: string) => StoredFile | undefined,
 ): Promise<WebAnswer> {
   const { method, path, headers } = request;
+  if (path.startsWith("/files/")) return fileAnswer(method, path, file);
   const asset = PAGE_ASSETS.get(path);
   if (!asset && path !== "/ws") return response(404, "Not found");
   if (method !== "GET" && method !== "HEAD") {
@@ -383,6 +394,40 @@ export function sameSite(
   } catch {
     return false; // "null" (a file, a sandbox) or garbage
   }
+}
+
+/**
+ * Issue 12: `/files/N/KEY/NAME`, a shared file, as a download (never shown
+ * in the page's origin: `attachment`, a type browsers do not run, and the
+ * same strict headers); 404 once it is gone or when the key is wrong.
+ */
+function fileAnswer(
+  method: string,
+  path: string,
+  file: ((id: number, key: string) => StoredFile | undefined) | undefined,
+): WebAnswer {
+  const match = /^\/files\/(\d{1,9})\/([0-9a-f]{16})\/[^/]*$/.exec(path);
+  const found = match && file?.(Number(match[1]), match[2]);
+  if (!found) return response(404, "Not found");
+  if (method !== "GET" && method !== "HEAD") {
+    const answer = response(405, "Method not allowed");
+    answer.headers["allow"] = "GET, HEAD";
+    return answer;
+  }
+  const ascii = found.name.replace(/[^\x20-\x7e]|["\\]/g, "_");
+  return {
+    kind: "response",
+    status: 200,
+    headers: {
+      ...SECURITY_HEADERS,
+      "content-type": "application/octet-stream",
+      "content-disposition":
+        `attachment; filename="${ascii}"; filename*=UTF-8''${
+          encodeURIComponent(found.name)
+        }`,
+    },
+    body: found.bytes,
+  };
 }
 
 function response(status: number, text: string): WebAnswer & {
@@ -487,12 +532,16 @@ export function startWebFor(
   options: WebStartOptions,
 ): WebServer {
   try {
-    return startWebServer({
+    const web = startWebServer({
       hostname: options.hostname,
       port: options.webPort,
       tls: options.tls,
       admit: (conn, address) => server.admit(conn, address),
+      // Issue 12: shared files are downloaded from the page's port.
+      file: (id, key) => server.files.fileForWeb(id, key),
     });
+    server.files.web ??= {};
+    return web;
   } catch (error) {
     const lang = options.lang;
     const port = options.webPort;

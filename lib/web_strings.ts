@@ -43,6 +43,17 @@ export const PAGE_STRINGS_EN = {
   "page.old-server":
     "This server does not speak the chat protocol this page needs: use the same version of chat as the host.",
   "page.log-label": "Conversation",
+  // --- issue 12: code blocks ---
+  "page.block.one": "{count} line",
+  "page.block.other": "{count} lines",
+  "page.compose-hint":
+    "Enter sends; Shift+Enter starts a new line: several lines go as one code block.",
+  // --- issue 12: files ---
+  "page.file-pick": "File…",
+  "page.file": '{from} shares "{name}" ({size})',
+  "page.file.to": '{from} shares "{name}" with {to} ({size})',
+  "page.file-download": "Download",
+  "page.file-sending": 'Sending "{name}": {percent}%',
 };
 
 /** The page's own words, in French (same keys as the English ones). */
@@ -78,6 +89,17 @@ export const PAGE_STRINGS_FR: Record<keyof typeof PAGE_STRINGS_EN, string> = {
   "page.old-server":
     "Ce serveur ne parle pas le protocole de chat dont cette page a besoin : utilisez la même version de chat que l'hôte.",
   "page.log-label": "Conversation",
+  // --- issue 12: code blocks ---
+  "page.block.one": "{count} ligne",
+  "page.block.other": "{count} lignes",
+  "page.compose-hint":
+    "Entrée envoie ; Maj+Entrée commence une nouvelle ligne : plusieurs lignes partent en un bloc de code.",
+  // --- issue 12: files ---
+  "page.file-pick": "Fichier…",
+  "page.file": "{from} partage « {name} » ({size})",
+  "page.file.to": "{from} partage « {name} » avec {to} ({size})",
+  "page.file-download": "Télécharger",
+  "page.file-sending": "Envoi de « {name} » : {percent} %",
 };
 
 /**

@@ -554,3 +554,93 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "issue 12: the page shows a code block numbered, as text, and sends one with Shift+Enter or a paste of several lines",
+  ignore: problem !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const { server, url } = await serveWithWeb([]);
+    await using _server = server;
+    await using nc = await TcpClient.join(server.port, "nc");
+    const browser = await playwright!.chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_FLAGS,
+      timeout: BROWSER_WAIT_MS,
+    });
+    const problems: string[] = [];
+    try {
+      const page = await browser.newPage({ locale: "en-US" });
+      page.setDefaultTimeout(BROWSER_WAIT_MS);
+      page.on("dialog", (dialog) => {
+        problems.push(`dialog "${dialog.message()}"`);
+        void dialog.dismiss().catch(() => {});
+      });
+      page.on("pageerror", (error) => problems.push(String(error)));
+      page.on("console", (message) => {
+        if (message.type() === "error") problems.push(message.text());
+      });
+      await page.goto(url);
+      await page.locator("#name").waitFor({ state: "visible" });
+      await page.keyboard.type("ada");
+      await page.keyboard.press("Enter");
+      await page.locator("#line").waitFor({ state: "visible" });
+      await nc.received.waitFor("*** ada joined");
+
+      // From nc, with markup and indentation: shown in a <pre>, numbered.
+      const markup = "<img src=x onerror=alert(1)>";
+      await nc.send(["```html", markup, "", "  <b>x</b>", "```"].join("\n"));
+      const pre = page.locator("#log .entry.block pre.code");
+      await pre.waitFor();
+      assert.deepEqual(await pre.locator(".ln").allTextContents(), [
+        "1",
+        "2",
+        "3",
+      ]);
+      assert.equal(
+        await pre.evaluate((element) =>
+          [...element.childNodes].filter((node) => node.nodeType === 3)
+            .map((node) => node.textContent).join("")
+        ),
+        `${markup}\n\n  <b>x</b>`,
+      );
+      assert.match(
+        (await page.locator("#log .entry.block .lang").textContent()) ?? "",
+        /```html \(3 lines\)/,
+      );
+      assert.equal(await page.locator("#log img, #log pre b").count(), 0);
+
+      // Shift+Enter: a new line; Enter: the block goes, whole.
+      await page.locator("#line").focus();
+      await page.keyboard.type("def f():");
+      await page.keyboard.press("Shift+Enter");
+      await page.keyboard.type("    return 1");
+      await page.keyboard.press("Enter");
+      await nc.received.waitFor("ada ``` (2 lines)");
+      await nc.received.waitFor("ada ```");
+      assert.deepEqual(nc.lines.slice(-4), [
+        "ada ``` (2 lines)",
+        "ada | def f():",
+        "ada |     return 1",
+        "ada ```",
+      ]);
+      // A paste of several lines (from Markdown, fences and all).
+      await page.keyboard.insertText("```py\nx = 1\n\ty()\n```");
+      await page.keyboard.press("Enter");
+      await nc.received.waitFor("ada ```py (2 lines)");
+      await nc.received.waitFor("ada | \ty()");
+      // One line is still a message.
+      await page.keyboard.type("just a line");
+      await page.keyboard.press("Enter");
+      await nc.received.waitFor("ada: just a line");
+      await page.locator("#log .entry.block", { hasText: "return 1" })
+        .waitFor();
+      assert.deepEqual(problems, []);
+    } finally {
+      await browser.close();
+    }
+  },
+});

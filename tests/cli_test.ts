@@ -114,7 +114,66 @@ const SERVE_DEFAULTS = {
   transcriptPath: undefined,
   reserveMs: 60_000,
   discovery: true, // issue 10
+  // Issue 12: files.
+  files: { maxFileBytes: 2 * 1024 * 1024, maxTotalBytes: 64 * 1024 * 1024 },
+  // Issue 12: code blocks.
+  blockLines: 200,
+  blockBytes: 16384,
 };
+
+Deno.test("serve --block-lines and --block-bytes (issue 12): 0 is the most allowed", () => {
+  const given = parseCommandLine(
+    ["serve", "--block-lines", "40", "--block-bytes=4096"],
+    NO_ENV,
+  );
+  assert.ok(given.command === "serve");
+  assert.equal(given.blockLines, 40);
+  assert.equal(given.blockBytes, 4096);
+  const most = parseCommandLine(
+    ["serve", "--block-lines=0", "--block-bytes", "0"],
+    NO_ENV,
+  );
+  assert.ok(most.command === "serve");
+  assert.equal(most.blockLines, 10_000);
+  assert.equal(most.blockBytes, 1024 * 1024);
+  assertUsageError(
+    ["serve", "--block-bytes", "2000000"],
+    /^Bad value "2000000" for --block-bytes: use a whole number from 0 to 1048576\.$/,
+  );
+  assert.match(serveHelp("en"), /--block-lines N +most lines in one block/);
+  assert.match(serveHelp("fr"), /--block-bytes N +octets au plus par bloc/);
+});
+
+Deno.test("serve --file-max-bytes, --files-max-bytes (K, M) and --no-files (issue 12)", () => {
+  const sized = parseCommandLine([
+    "serve",
+    "--file-max-bytes",
+    "512K",
+    "--files-max-bytes=3M",
+  ], NO_ENV);
+  assert.equal(sized.command, "serve");
+  if (sized.command !== "serve") return;
+  assert.deepEqual(sized.files, {
+    maxFileBytes: 512 * 1024,
+    maxTotalBytes: 3 * 1024 * 1024,
+  });
+  for (
+    const args of [["--no-files"], ["--file-max-bytes", "0"], [
+      "--files-max-bytes=0",
+    ]]
+  ) {
+    const off = parseCommandLine(["serve", ...args], NO_ENV);
+    assert.ok(
+      off.command === "serve" && off.files === undefined,
+      args.join(" "),
+    );
+  }
+  assertUsageError(
+    ["serve", "--file-max-bytes", "2G"],
+    /--file-max-bytes: use a whole number of 0 or more/,
+  );
+  assert.match(serveHelp("en"), /--no-files +turn file sharing off/);
+});
 
 Deno.test("serve --history, --log and --reserve-seconds (issue 9)", () => {
   const invocation = parseCommandLine([

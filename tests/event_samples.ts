@@ -45,6 +45,13 @@ const EVENT_TYPE_SET: Record<EventType, true> = {
   pong: true,
   shutdown: true,
   proto: true,
+  // --- issue 12: code blocks ---
+  block: true,
+  // --- issue 12: files ---
+  file: true,
+  "file-ready": true,
+  "file-data": true,
+  "file-end": true,
 };
 /** Every event type of `lib/events.ts`. */
 export const EVENT_TYPES = Object.keys(EVENT_TYPE_SET) as EventType[];
@@ -99,6 +106,17 @@ const ERROR_CODE_SET: Record<ErrorCode, true> = {
   "unknown-field": true,
   "bad-field": true,
   "protocol-version": true,
+  // --- issue 12: code blocks ---
+  "block-too-long": true,
+  // --- issue 12: files ---
+  "files-off": true,
+  "file-too-big": true,
+  "file-busy": true,
+  "file-join-first": true,
+  "file-no-upload": true,
+  "file-mismatch": true,
+  "file-stalled": true,
+  "file-gone": true,
 };
 /** Every error code of `lib/events.ts`. */
 export const ERROR_CODES = Object.keys(ERROR_CODE_SET) as ErrorCode[];
@@ -570,6 +588,144 @@ export const SAMPLES: readonly Sample[] = [
       history: 50,
     },
     en: "",
+  },
+  // --- issue 12: code blocks --- (new lines: the golden text is here)
+  {
+    label: "block with a language",
+    body: {
+      type: "block",
+      from: "alice",
+      text: "def f(x):\n\n\treturn x",
+      lang: "py",
+    },
+    en: [
+      "alice ```py (3 lines)",
+      "alice | def f(x):",
+      "alice | ",
+      "alice | \treturn x",
+      "alice ```",
+    ].join("\n"),
+  },
+  {
+    label: "block of one line that looks like a notice",
+    body: { type: "block", from: "alice", text: "*** bob joined" },
+    en: ["alice ``` (1 line)", "alice | *** bob joined", "alice ```"].join(
+      "\n",
+    ),
+  },
+  {
+    label: "error block-too-long",
+    body: {
+      type: "error",
+      code: "block-too-long",
+      args: { lines: 250, bytes: 9000, maxLines: 200, maxBytes: 16384 },
+    },
+    en:
+      "*** error: code block refused: 250 lines and 9000 bytes, over the limit of 200 lines and 16384 bytes. Nothing of it was sent.",
+  },
+  // --- issue 12: files --- (new lines: the golden text is written here)
+  {
+    label: "file for the room",
+    body: {
+      type: "file",
+      id: 3,
+      from: "alice",
+      name: "x.py",
+      size: 1572864,
+      sha256:
+        "45d3df3296a8aab3c13325c9d63c62b3c18161d19557377d430f664dacc94bef",
+    },
+    en:
+      '*** alice shares "x.py" (1.5 MiB, sha256 45d3df3296a8aab3c13325c9d63c62b3c18161d19557377d430f664dacc94bef): type /get 3 in chat connect',
+  },
+  {
+    label: "file for one person, with a link",
+    body: {
+      type: "file",
+      id: 4,
+      from: "alice",
+      name: "notes.txt",
+      size: 812,
+      sha256:
+        "45d3df3296a8aab3c13325c9d63c62b3c18161d19557377d430f664dacc94bef",
+      to: "bob",
+      web: "/files/4/0123456789abcdef/notes.txt",
+      url: "http://10.0.0.2:8080/files/4/0123456789abcdef/notes.txt",
+    },
+    en:
+      '*** alice shares "notes.txt" with bob (812 B, sha256 45d3df3296a8aab3c13325c9d63c62b3c18161d19557377d430f664dacc94bef): type /get 4 in chat connect, or download it at http://10.0.0.2:8080/files/4/0123456789abcdef/notes.txt',
+  },
+  {
+    label: "file-ready (no plain form)",
+    body: { type: "file-ready", upload: 1 },
+    en: "",
+  },
+  {
+    label: "file-data (no plain form)",
+    body: { type: "file-data", id: 3, offset: 0, data: "aGk=" },
+    en: "",
+  },
+  {
+    label: "file-end (no plain form)",
+    body: {
+      type: "file-end",
+      id: 3,
+      size: 2,
+      sha256:
+        "45d3df3296a8aab3c13325c9d63c62b3c18161d19557377d430f664dacc94bef",
+    },
+    en: "",
+  },
+  {
+    label: "error files-off",
+    body: { type: "error", code: "files-off" },
+    en: "*** error: file sharing is off in this room.",
+  },
+  {
+    label: "error file-too-big",
+    body: {
+      type: "error",
+      code: "file-too-big",
+      args: { size: 3145728, max: 2097152 },
+    },
+    en: "*** error: the file is too big (3 MiB): the limit is 2 MiB.",
+  },
+  {
+    label: "error file-busy",
+    body: { type: "error", code: "file-busy" },
+    en: "*** error: a file transfer is already under way: wait for it to end.",
+  },
+  {
+    label: "error file-join-first",
+    body: { type: "error", code: "file-join-first" },
+    en: "*** error: join the room (/nick NAME) before sharing a file.",
+  },
+  {
+    label: "error file-no-upload",
+    body: { type: "error", code: "file-no-upload" },
+    en: "*** error: no file upload is under way (send file-offer first).",
+  },
+  {
+    label: "error file-mismatch",
+    body: { type: "error", code: "file-mismatch", args: { name: "x.py" } },
+    en:
+      '*** error: the file "x.py" received does not match its size or SHA-256: it was not shared.',
+  },
+  {
+    label: "error file-stalled",
+    body: {
+      type: "error",
+      code: "file-stalled",
+      args: { name: "x.py", seconds: 30 },
+    },
+    en:
+      '*** error: nothing more of the file "x.py" arrived for 30 s: the upload was cancelled.',
+  },
+  {
+    label: "error file-gone",
+    body: { type: "error", code: "file-gone", args: { id: 7 } },
+    en:
+      "*** error: there is no file 7 (it may have been dropped to make room).",
   },
 ];
 

@@ -677,6 +677,17 @@ export class Terminal implements AsyncDisposable {
     await this.#tmux(["send-keys", "-t", "0", "-l", text]);
   }
 
+  /**
+   * Issue 12: pastes `text` as a terminal does: tmux wraps it in the
+   * bracketed-paste markers when the program asked for them (`ESC[?2004h`),
+   * and sends each line end as a carriage return, as a real terminal does.
+   */
+  async paste(text: string): Promise<void> {
+    const buffer = `paste-${crypto.randomUUID()}`;
+    await this.#tmux(["set-buffer", "-b", buffer, "--", text]);
+    await this.#tmux(["paste-buffer", "-p", "-d", "-b", buffer, "-t", "0"]);
+  }
+
   /** From now on, everything the program writes to the screen goes to `file`. */
   async recordOutput(file: string): Promise<void> {
     await this.#tmux(["pipe-pane", "-t", "0", "-O", `cat >> ${file}`]);

@@ -141,9 +141,12 @@ Deno.test("text from users is inserted as it is: placeholders and $ patterns in 
 Deno.test("noticeText is the line without its prefix; the sentences have neither prefix nor 'error:'", () => {
   for (const sample of SAMPLES) {
     const event = stamped(sample.body);
-    if (["message", "action", "private", "proto"].includes(event.type)) {
+    if (
+      ["message", "action", "private", "proto", "block"].includes(event.type)
+    ) {
       continue;
     }
+    if (NO_PLAIN_FORM.includes(event.type)) continue; // issue 12
     assert.equal(
       NOTICE_PREFIX + noticeText(event, "en"),
       sample.en,
@@ -307,6 +310,66 @@ const FRENCH: [string, EventBody, string][] = [
   ],
 ];
 
+// --- issue 12: files ---
+/** Issue 12: transfer events, for structured clients only: no plain form. */
+const NO_PLAIN_FORM: string[] = ["file-ready", "file-data", "file-end"];
+FRENCH.push(
+  [
+    "file",
+    {
+      type: "file",
+      id: 3,
+      from: "alice",
+      name: "x.py",
+      size: 1572864,
+      sha256: "ab".repeat(32),
+      url: "http://10.0.0.2:8080/files/3/0123456789abcdef/x.py",
+    },
+    `*** alice partage « x.py » (1,5 Mio, sha256 ${
+      "ab".repeat(32)
+    }) : tapez /get 3 dans chat connect, ou téléchargez-le sur http://10.0.0.2:8080/files/3/0123456789abcdef/x.py`,
+  ],
+  ["file-ready", { type: "file-ready", upload: 1 }, ""],
+  ["file-data", { type: "file-data", id: 3, offset: 0, data: "aGk=" }, ""],
+  [
+    "file-end",
+    { type: "file-end", id: 3, size: 2, sha256: "ab".repeat(32) },
+    "",
+  ],
+  [
+    "error file-too-big",
+    {
+      type: "error",
+      code: "file-too-big",
+      args: { size: 3145728, max: 2097152 },
+    },
+    "*** erreur : le fichier est trop gros (3 Mio) : la limite est 2 Mio.",
+  ],
+);
+
+// --- issue 12: code blocks ---
+FRENCH.push(
+  [
+    "block",
+    { type: "block", from: "alice", text: "x = 1\n\ty()", lang: "py" },
+    "alice ```py (2 lignes)\nalice | x = 1\nalice | \ty()\nalice ```",
+  ],
+  [
+    "block of one line",
+    { type: "block", from: "alice", text: "x = 1" },
+    "alice ``` (1 ligne)\nalice | x = 1\nalice ```",
+  ],
+  [
+    "error block-too-long",
+    {
+      type: "error",
+      code: "block-too-long",
+      args: { lines: 250, bytes: 9000, maxLines: 200, maxBytes: 16384 },
+    },
+    "*** erreur : bloc de code refusé : 250 lignes et 9000 octets, au-delà de la limite de 200 lignes et 16384 octets. Rien n'en a été envoyé.",
+  ],
+);
+
 for (const [label, body, expected] of FRENCH) {
   Deno.test(`French plain text of ${label}`, () => {
     assert.equal(fr(body), expected);
@@ -328,9 +391,16 @@ Deno.test("every sample reads in both languages: whole sentences, right prefixes
       assert.doesNotMatch(text, /\{\w+\}/, `placeholder left in ${where}`);
       assert.doesNotMatch(text, /undefined|NaN|\[object/, where);
       assert.doesNotMatch(text, /\r/, where);
-      if (event.type !== "help") assert.doesNotMatch(text, /\n/, where);
-      if (event.type === "proto") {
+      if (event.type !== "help" && event.type !== "block") {
+        assert.doesNotMatch(text, /\n/, where);
+      }
+      if (event.type === "proto" || NO_PLAIN_FORM.includes(event.type)) {
         assert.equal(text, "", where);
+      } else if (event.type === "block") {
+        // Issue 12: every line of a block carries its sender's name.
+        for (const line of text.split("\n")) {
+          assert.match(line, /^alice( \| | ```)/, where);
+        }
       } else if (!["message", "action", "private"].includes(event.type)) {
         for (const line of text.split("\n")) {
           assert.ok(line.startsWith("*** "), where);
@@ -350,7 +420,8 @@ Deno.test("every server line in French differs from the English one (but pong)",
   for (const sample of SAMPLES) {
     const event = stamped(sample.body);
     if (
-      ["message", "action", "proto", "pong"].includes(event.type)
+      ["message", "action", "proto", "pong"].includes(event.type) ||
+      NO_PLAIN_FORM.includes(event.type) // issue 12
     ) continue;
     assert.notEqual(renderText(event, "fr"), sample.en, sample.label);
   }

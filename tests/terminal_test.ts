@@ -285,9 +285,13 @@ for (const columns of [40, 60, 100]) {
         (lines) => lines.at(-1) === "> " + typed,
       );
       await bob.send("bob interrompt carol");
+      // A capture may fall between bob's line and the input drawn again
+      // below it: wait for both, then check how they stand.
       const lines = await terminal.waitForLines(
-        "bob's line",
-        (lines) => lines.includes("bob: bob interrompt carol"),
+        "bob's line, and the input below it again",
+        (lines) =>
+          lines.includes("bob: bob interrompt carol") &&
+          lines.at(-1) === "> " + typed,
       );
       const screen = lines.join("\n");
       assert.equal(lines.at(-1), "> " + typed, screen);
@@ -317,8 +321,9 @@ for (const columns of [40, 60, 100]) {
       await terminal.keys("Enter");
       await bob.received.waitFor(`alice: ${edited}`);
       const sent = await terminal.waitForLines(
-        "alice's own line",
-        (lines) => lines.includes(`alice: ${edited}`),
+        "alice's own line, and the empty prompt below it",
+        (lines) =>
+          lines.includes(`alice: ${edited}`) && lines.at(-1)?.trimEnd() === ">",
       );
       assert.equal(sent.at(-1)?.trimEnd(), ">", sent.join("\n"));
       assert.equal(sent.filter((line) => line.includes("X")).length, 1);
