@@ -31,6 +31,8 @@ export const CATALOG_EN = {
   // The footer of the host's /help: the host cannot quit its own room.
   "help.footer.host":
     "At this console, /stop shuts the room down for everyone (so does Ctrl-C); 'stop' and /quit do not. Start a line with // to send a message beginning with /.",
+  "help.blocks":
+    "A line that is just ``` (or ```py, ```js ...) starts a code block; everything up to the next line ``` goes out as one message.",
   "pong": "pong",
   "shutdown": "server is shutting down",
   "disconnected": "You were disconnected: {reason}.",

@@ -31,6 +31,8 @@ export const CATALOG_FR: Readonly<Record<MessageKey, string>> = {
     "Une ligne qui ne contient que « stop » fait aussi quitter. Commencez une ligne par // pour envoyer un message qui commence par /.",
   "help.footer.host":
     "Dans cette console, /stop arrête le salon pour tout le monde (Ctrl-C aussi) ; « stop » et /quit ne l'arrêtent pas. Commencez une ligne par // pour envoyer un message qui commence par /.",
+  "help.blocks":
+    "Une ligne qui ne contient que ``` (ou ```py, ```js ...) commence un bloc de code ; tout jusqu'à la ligne ``` suivante part en un seul message.",
   "pong": "pong",
   "shutdown": "le serveur s'arrête",
   "disconnected": "Vous avez été déconnecté : {reason}.",

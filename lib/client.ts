@@ -23,7 +23,8 @@ import {
 } from "./client_handshake.ts";
 import { isJsonLine, parseServerEvent } from "./client_events.ts";
 import { ServerLink } from "./client_link.ts";
-import { ClientLog, ClientLogError } from "./client_log.ts";
+import { openClientLog } from "./client_log.ts";
+import { type Transcript, TranscriptError } from "./transcript.ts";
 import { ClientFiles, isFileCommand } from "./client_files.ts"; // issue 12
 import { parseFencedBlock, TypedBlocks } from "./code_block.ts"; // issue 12
 import type { EventOf, ServerEvent } from "./events.ts";
@@ -82,16 +83,16 @@ function atTerminal(): boolean {
  */
 export async function runClient(options: ClientOptions): Promise<number> {
   const lang = options.lang ?? "en";
-  let log: ClientLog | undefined;
+  let log: Transcript | undefined;
   if (options.log !== undefined) {
     try {
-      log = ClientLog.open(
+      log = openClientLog(
         options.log,
         lang,
         (line) => console.error(`chat: ${line}`),
       );
     } catch (error) {
-      if (error instanceof ClientLogError) {
+      if (error instanceof TranscriptError) {
         // Said like any other problem, before connecting.
         throw new ClientError(error.message);
       }
@@ -155,7 +156,7 @@ class ClientSession {
   readonly #options: ClientOptions;
   readonly #lang: Lang;
   readonly #where: string;
-  readonly #log: ClientLog | undefined;
+  readonly #log: Transcript | undefined;
   /** The room password that was accepted, to give again after a drop. */
   readonly #password: string | undefined;
   #link!: ServerLink;
@@ -224,7 +225,7 @@ class ClientSession {
   constructor(
     options: ClientOptions,
     password: string | undefined,
-    log: ClientLog | undefined,
+    log: Transcript | undefined,
   ) {
     this.#options = options;
     this.#lang = options.lang ?? "en";

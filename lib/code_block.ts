@@ -11,7 +11,7 @@
  * @module
  */
 
-import { sanitizeText } from "./protocol.ts";
+import { sanitizeText, utf8Length } from "./protocol.ts";
 
 /** Most lines in a block unless `--block-lines` says otherwise. */
 export const DEFAULT_BLOCK_LINES = 200;
@@ -348,16 +348,4 @@ export class TypedBlocks {
     this.#lines = [];
     return text.trim() === "" ? "" : fencedBlock(text, lang || undefined);
   }
-}
-
-/** The length of `text` in UTF-8, without encoding it. */
-function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code >= 0x80) {
-      bytes += code >= 0x800 && (code < 0xd800 || code > 0xdfff) ? 2 : 1;
-    }
-  }
-  return bytes;
 }

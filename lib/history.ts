@@ -15,6 +15,7 @@
 
 import type { EventBody, ServerEvent } from "./events.ts";
 import { OutgoingEvent } from "./outgoing.ts";
+import { utf8Length } from "./protocol.ts";
 
 /** Earlier lines kept unless `--history` says otherwise. */
 export const DEFAULT_HISTORY_LINES = 50;
@@ -155,19 +156,6 @@ function eventBytes(event: ServerEvent): number {
   } else if (event.type === "file") { // issue 12
     bytes += utf8Length(event.from) + utf8Length(event.name) + 64 +
       utf8Length(event.url ?? event.web ?? "");
-  }
-  return bytes;
-}
-
-/** The length of `text` in UTF-8, without encoding it. */
-function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    // A surrogate pair is 2 UTF-16 units and 4 bytes: 1 extra each.
-    if (code >= 0x80) {
-      bytes += code >= 0x800 && (code < 0xd800 || code > 0xdfff) ? 2 : 1;
-    }
   }
   return bytes;
 }

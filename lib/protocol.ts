@@ -579,3 +579,32 @@ export class LineArena {
     return this.#block.subarray(start, this.#used);
   }
 }
+
+/**
+ * The length of `text` in UTF-8 bytes, without encoding it.
+ *
+ * @example
+ * ```ts
+ * import { utf8Length } from "./protocol.ts";
+ * utf8Length("é漢😀"); // 2 + 3 + 4 = 9
+ * ```
+ */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) {
+      bytes += 1; // two bytes
+    } else if (
+      code >= 0xd800 && code < 0xdc00 && i + 1 < text.length &&
+      (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00
+    ) {
+      bytes += 2; // a surrogate pair, two code units: four bytes
+      i++;
+    } else {
+      bytes += 2; // three bytes, also a lone surrogate (U+FFFD)
+    }
+  }
+  return bytes;
+}

@@ -119,6 +119,7 @@ export function noticeText(event: ServerEvent, lang: Lang): string {
             ? "help.footer.host"
             : "help.footer",
         ),
+        NOTICE_PREFIX + t(lang, "help.blocks"), // issue 12
       ].join("\n");
     case "notice":
       return noticeSentence(event, lang);

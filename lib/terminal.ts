@@ -7,7 +7,7 @@
  */
 
 import { eventText } from "./client_events.ts";
-import { nameKey, sanitizeText } from "./protocol.ts";
+import { nameKey, sanitizeText, utf8Length } from "./protocol.ts";
 import type { ServerEvent } from "./events.ts";
 import { type Lang, t } from "./i18n.ts";
 import { LineEditor, type ScreenSize } from "./line_editor.ts";
@@ -522,19 +522,6 @@ export class ConsoleOutput {
  * thread (some 30 µs), and a busy room's lines go out together.
  */
 const WRITE_INTERVAL_MS = 10;
-
-/** The length of `text` in UTF-8 bytes. */
-function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) continue;
-    // Two bytes below U+0800, three for the rest of the BMP; a surrogate
-    // pair (two code units) is four.
-    bytes += code < 0x800 || (code >= 0xd800 && code < 0xe000) ? 1 : 2;
-  }
-  return bytes;
-}
 
 /** How many lines `text` holds (lines separated by `\n`). */
 function lineCount(text: string): number {

@@ -98,6 +98,7 @@ export class Transcript {
   readonly #lang: Lang;
   readonly #path: string;
   readonly #report: (line: string) => void;
+  readonly #keeps: (event: ServerEvent) => boolean;
   #closed = false;
 
   private constructor(
@@ -105,11 +106,13 @@ export class Transcript {
     path: string,
     lang: Lang,
     report: (line: string) => void,
+    keeps: (event: ServerEvent) => boolean,
   ) {
     this.#file = file;
     this.#path = path;
     this.#lang = lang;
     this.#report = report;
+    this.#keeps = keeps;
   }
 
   /**
@@ -118,11 +121,14 @@ export class Transcript {
    *
    * @param report where a failure to write later is reported, once
    *   (default: `chat: LINE` on stderr)
+   * @param keeps which events it writes (default: the room's public ones,
+   *   {@linkcode isTranscribed}; `chat connect --log` adds its privates)
    */
   static open(
     path: string,
     lang: Lang,
     report: (line: string) => void = (line) => console.error(`chat: ${line}`),
+    keeps: (event: ServerEvent) => boolean = isTranscribed,
   ): Transcript {
     try {
       const file = Deno.openSync(path, {
@@ -130,7 +136,7 @@ export class Transcript {
         create: true,
         mode: 0o600,
       });
-      return new Transcript(file, path, lang, report);
+      return new Transcript(file, path, lang, report, keeps);
     } catch (error) {
       throw new TranscriptError(
         t(lang, "transcript.cannot-open", {
@@ -142,13 +148,15 @@ export class Transcript {
   }
 
   /**
-   * Appends the event's line if it is one the transcript keeps
-   * ({@linkcode isTranscribed}). Never throws: after a failed write (disk
-   * full) the transcript stops, and says so once.
+   * Appends the event's line if it is one the transcript keeps. Never
+   * throws: after a failed write (disk full) the transcript stops, and says
+   * so once.
    */
   write(event: ServerEvent): void {
-    if (this.#closed || !isTranscribed(event)) return;
-    const bytes = encoder.encode(transcriptLine(event, this.#lang) + "\n");
+    if (this.#closed || !this.#keeps(event)) return;
+    const line = transcriptLine(event, this.#lang);
+    if (line === "") return;
+    const bytes = encoder.encode(line + "\n");
     try {
       let written = 0;
       while (written < bytes.length) {

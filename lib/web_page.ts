@@ -603,7 +603,8 @@ const PAGE_SCRIPT = String.raw`"use strict";
           var help = tr("command." + command.name) || "";
           notice("/" + command.name + (usage ? " " + usage : "") + "  " + help, event.time);
         });
-        return notice(say(event.commands.some(function (c) { return c.hostOnly; }) ? "help.footer.host" : "help.footer"), event.time);
+        notice(say(event.commands.some(function (c) { return c.hostOnly; }) ? "help.footer.host" : "help.footer"), event.time);
+        return notice(say("help.blocks"), event.time);
       case "notice":
         return handleNotice(event);
       case "error":

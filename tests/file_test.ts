@@ -15,13 +15,7 @@ import {
   sha256Hex,
 } from "../lib/file_store.ts";
 import { parseClientJson } from "../lib/render_json.ts";
-import {
-  ChatProcess,
-  deadline,
-  LIFTED_LIMITS,
-  sleep,
-  TcpClient,
-} from "./harness.ts";
+import { ChatProcess, deadline, sleep, TcpClient } from "./harness.ts";
 import { type JsonEvent, JsonPeer } from "./json_peer.ts";
 import { serveWithWeb } from "./web_helpers.ts";
 
@@ -886,14 +880,7 @@ Deno.test("a /send typed from a pipe while the server is away waits for the reco
     await alice.type(`/send ${path}`);
     await alice.type("after the file");
     // Restarted on the same port: the host's console shows the room.
-    await using second = new ChatProcess([
-      "serve",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      ...LIFTED_LIMITS,
-    ]);
+    await using second = await ChatProcess.serve([], { port });
     await second.stdout.waitFor("alice: after the file");
     const said = second.stdout.lines.filter((line) =>
       line.startsWith("alice") || line.startsWith('*** alice shares "')

@@ -209,6 +209,8 @@ export const HELP_GUEST: readonly string[] = [
   // CHANGED with issue 9: /history is new.
   "***   /history        show the room's earlier lines again",
   "*** A line that is just 'stop' also quits. Start a line with // to send a message beginning with /.",
+  // CHANGED with issue 12: code blocks.
+  "*** A line that is just ``` (or ```py, ```js ...) starts a code block; everything up to the next line ``` goes out as one message.",
 ];
 
 /**
@@ -220,7 +222,7 @@ export const HELP_GUEST: readonly string[] = [
  * commands before the footer.
  */
 export const HELP_HOST: readonly string[] = [
-  ...HELP_GUEST.slice(0, -1).filter((line) => !line.includes("/quit")),
+  ...HELP_GUEST.slice(0, -2).filter((line) => !line.includes("/quit")),
   "***   /kick NAME      disconnect NAME",
   // CHANGED with issue 14: says that a range can be banned too.
   "***   /ban NAME       disconnect NAME and refuse its address until the server stops (or a range: /ban 192.168.1.0/28)",
@@ -228,6 +230,8 @@ export const HELP_HOST: readonly string[] = [
   "***   /unmute NAME    let NAME speak again",
   "***   /stop           shut the server down for everyone",
   "*** At this console, /stop shuts the room down for everyone (so does Ctrl-C); 'stop' and /quit do not. Start a line with // to send a message beginning with /.",
+  // CHANGED with issue 12: code blocks.
+  "*** A line that is just ``` (or ```py, ```js ...) starts a code block; everything up to the next line ``` goes out as one message.",
 ];
 
 /** Lines new with issue 13, which the old room never sent. */

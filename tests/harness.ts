@@ -68,6 +68,25 @@ export const ENGLISH_LOCALE: Record<string, string> = {
 };
 
 /**
+ * A test for one line: equal to a string, matching a pattern, or passing a
+ * function.
+ *
+ * @example
+ * ```ts
+ * lineMatcher(/^alice: /)("alice: hi"); // true
+ * ```
+ */
+export function lineMatcher(
+  match: string | RegExp | ((line: string) => boolean),
+): (line: string) => boolean {
+  return typeof match === "function"
+    ? match
+    : typeof match === "string"
+    ? (line: string) => line === match
+    : (line: string) => match.test(line);
+}
+
+/**
  * The `/who` line, with the `; N watching` suffix the server adds when
  * someone watches without having joined (`golden_lines.ts` has the line
  * without it).
@@ -212,11 +231,7 @@ export class LineCollector {
     match: string | RegExp | ((line: string) => boolean),
     options: { from?: number; ms?: number } = {},
   ): Promise<number> {
-    const test = typeof match === "function"
-      ? match
-      : typeof match === "string"
-      ? (line: string) => line === match
-      : (line: string) => match.test(line);
+    const test = lineMatcher(match);
     let index = options.from ?? 0;
     return this.#wait(
       () => {
@@ -416,6 +431,8 @@ export class ChatProcess {
       limits?: boolean;
       env?: Record<string, string>;
       netns?: string; // issue 10
+      /** A port of its own, e.g. to restart a server where it was. */
+      port?: number;
     } = {},
   ): Promise<ChatProcess> {
     const server = new ChatProcess(
@@ -424,7 +441,7 @@ export class ChatProcess {
         "--host",
         "127.0.0.1",
         "--port",
-        "0",
+        String(options.port ?? 0),
         ...(options.limits ? [] : LIFTED_LIMITS),
         ...args,
       ],

@@ -14,6 +14,7 @@ import {
   normalizeName,
   sanitizeText,
   TelnetFilter,
+  utf8Length,
 } from "../lib/protocol.ts";
 
 const encoder = new TextEncoder();
@@ -700,4 +701,21 @@ Deno.test("OutgoingEvents said to everyone sit side by side in their rendering's
   ).bytesFor(renderings.en);
   assert.notEqual(own.buffer, first.bytesFor(renderings.en).buffer);
   assert.equal(decoder.decode(own), "*** pong\n");
+});
+
+Deno.test("utf8Length counts what TextEncoder would encode, without encoding", () => {
+  const samples = [
+    "",
+    "hello",
+    "é",
+    "ßø€",
+    "漢字かな",
+    "😀👍🏽",
+    "e\u0301",
+    "a\u07ffb\u0800c\uffff",
+    "\ud83d", // a lone surrogate: encoded as U+FFFD, 3 bytes
+  ];
+  for (const text of samples) {
+    assert.equal(utf8Length(text), encoder.encode(text).length, text);
+  }
 });

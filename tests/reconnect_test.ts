@@ -18,7 +18,6 @@ import {
   ChatProcess,
   deadline,
   findProgram,
-  LIFTED_LIMITS,
   LineCollector,
   TcpClient,
   Terminal,
@@ -155,21 +154,8 @@ function highlighted(line: string): RegExp {
 // --- end to end ---------------------------------------------------------------
 
 /** Starts `chat serve` on exactly `port` (a restart on the same port). */
-async function serveOn(
-  port: number,
-  args: string[] = [],
-): Promise<ChatProcess> {
-  const server = new ChatProcess([
-    "serve",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    ...LIFTED_LIMITS,
-    ...args,
-  ]);
-  await server.stdout.waitFor(() => true);
-  return server;
+function serveOn(port: number, args: string[] = []): Promise<ChatProcess> {
+  return ChatProcess.serve(args, { port });
 }
 
 /** `chat connect` to `port` as `name`, piped, retrying after 100 ms first. */

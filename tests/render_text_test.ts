@@ -270,6 +270,7 @@ const FRENCH: [string, EventBody, string][] = [
       "***   /kick NOM       déconnecter NOM",
       // The host's /help (it lists host-only commands) says how to stop.
       "*** Dans cette console, /stop arrête le salon pour tout le monde (Ctrl-C aussi) ; « stop » et /quit ne l'arrêtent pas. Commencez une ligne par // pour envoyer un message qui commence par /.",
+      "*** Une ligne qui ne contient que ``` (ou ```py, ```js ...) commence un bloc de code ; tout jusqu'à la ligne ``` suivante part en un seul message.",
     ].join("\n"),
   ],
   ["notice", { type: "notice", code: "bye" }, "*** Au revoir !"],

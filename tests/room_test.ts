@@ -315,7 +315,8 @@ Deno.test("/help lists every command to the sender only, without /stop for guest
   ]);
   assert.match(help.join("\n"), /\/nick NAME/);
   assert.match(help.join("\n"), /\/msg NAME TEXT/);
-  assert.match(help.at(-1)!, /'stop'/);
+  assert.match(help.at(-2)!, /'stop'/);
+  assert.match(help.at(-1)!, /code block/);
   assert.deepEqual(b.take(), []);
 });
 
@@ -326,7 +327,7 @@ Deno.test("/help for the host lists the moderation commands and /stop, not /quit
   say(room, host, "/help");
   const help = host.take();
   assert.equal(
-    help.at(-1),
+    help.at(-2),
     "*** At this console, /stop shuts the room down for everyone (so does Ctrl-C); 'stop' and /quit do not. Start a line with // to send a message beginning with /.",
   );
   assert.deepEqual(helpCommands(help), [

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ChatProcess, deadline, WAIT_MS } from "./harness.ts";
+import { ChatProcess, deadline, lineMatcher, WAIT_MS } from "./harness.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -92,11 +92,7 @@ export class WsClient implements AsyncDisposable {
     match: string | RegExp | ((line: string) => boolean),
     options: { from?: number; ms?: number } = {},
   ): Promise<string> {
-    const test = typeof match === "function"
-      ? match
-      : typeof match === "string"
-      ? (line: string) => line === match
-      : (line: string) => match.test(line);
+    const test = lineMatcher(match);
     let index = options.from ?? 0;
     return await this.#until(
       () => {
