@@ -400,16 +400,7 @@ Deno.test({
     await using server = await announcing(net.a.netns, ["--room", "physics"]);
     // Asks at 0 s and 20 s only: what it hears in between, the room said
     // by itself.
-    await using browser = new Helper(net.b.netns, [
-      Deno.execPath(),
-      "run",
-      "--quiet",
-      "--allow-net",
-      "--allow-sys",
-      "--allow-read",
-      `${TESTDATA}browse_rooms.ts`,
-      "40000",
-    ]);
+    await using browser = browseRooms(net.b.netns, 40000);
     await browser.stdout.waitFor("seen physics 1");
     await using client = new ChatProcess(
       ["connect", `${net.a.address}:${server.port}`, "--name", "alice"],
@@ -557,16 +548,7 @@ Deno.test({
       "--room",
       "chemistry",
     ]);
-    await using browser = new Helper(net.b.netns, [
-      Deno.execPath(),
-      "run",
-      "--quiet",
-      "--allow-net",
-      "--allow-sys",
-      "--allow-read",
-      `${TESTDATA}browse_rooms.ts`,
-      "8000",
-    ]);
+    await using browser = browseRooms(net.b.netns, 8000);
     await browser.stdout.waitFor("seen physics 1");
     await browser.stdout.waitFor("seen chemistry 1");
     await stop(physics);
@@ -796,3 +778,20 @@ Deno.test({
     });
   },
 });
+
+/**
+ * `tests/testdata/browse_rooms.ts` in `netns` for `ms`: prints `seen ROOM N`
+ * for each announcement it hears.
+ */
+function browseRooms(netns: string, ms: number): Helper {
+  return new Helper(netns, [
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    "--allow-net",
+    "--allow-sys",
+    "--allow-read",
+    `${TESTDATA}browse_rooms.ts`,
+    String(ms),
+  ]);
+}
